@@ -1,0 +1,1 @@
+"""Downstream tasks: the fine-tune/evaluate harness and its metrics."""

@@ -1,0 +1,567 @@
+"""The one fine-tune/evaluate harness: a graph predictor trained on a split, chosen on validation.
+
+It follows Hu et al.'s ``chem/finetune.py`` (Adam, BCE over non-missing labels, evaluation of
+valid and test after every epoch, ``model.eval()`` for evaluation) and adds what a lesson needs:
+a per-epoch history table, model selection on the validation metric (the test score at the
+best-validation epoch), the last-epoch test score that Hu et al. report, several seeds on one
+fixed split, a mean ± std table, and checkpoints that ``torch.load(weights_only=True)`` opens.
+Taught in ``notebooks/11_property_prediction``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import torch
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from cpmkit.models.gnn import GNN
+from cpmkit.models.graph_model import GNNConfig, GraphPredictor
+from cpmkit.models.pretrained import HU_WEIGHTS, load_hu_weights
+from cpmkit.seed import seed_everything
+from cpmkit.tasks.metrics import mae, masked_bce_loss, masked_mse_loss, rmse, roc_auc_multitask
+
+TASK_METRICS = {"classification": ("roc_auc",), "regression": ("rmse", "mae")}
+HIGHER_IS_BETTER = {"roc_auc": True, "rmse": False, "mae": False}
+CHECKPOINT_FORMAT = "cpmkit-checkpoint-1"
+
+
+@dataclass
+class FinetuneConfig:
+    """Everything one fine-tuning run depends on; defaults are Hu et al.'s ``finetune.py``.
+
+    The encoder fields (``num_layer`` ... ``pool``) are those of :class:`GNNConfig`;
+    ``head_lr_scale`` is their ``--lr_scale`` (learning-rate factor of the linear head).
+    ``metric=None`` means ROC-AUC for classification and RMSE for regression; ``device="auto"``
+    takes CUDA when available. Taught in ``notebooks/11_property_prediction``.
+    """
+
+    num_epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    num_layer: int = 5
+    emb_dim: int = 300
+    JK: str = "last"
+    drop_ratio: float = 0.5
+    gnn_type: str = "gin"
+    pool: str = "mean"
+    task_type: str = "classification"
+    metric: str | None = None
+    head_lr_scale: float = 1.0
+    eval_every: int = 1
+    eval_train: bool = False
+    num_workers: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.task_type not in TASK_METRICS:
+            raise ValueError(
+                f"task_type must be one of {tuple(TASK_METRICS)}, got {self.task_type!r}"
+            )
+        if self.metric is not None and self.metric not in TASK_METRICS[self.task_type]:
+            raise ValueError(
+                f"metric {self.metric!r} does not fit task_type {self.task_type!r}; "
+                f"choose one of {TASK_METRICS[self.task_type]}"
+            )
+        if self.num_epochs < 0 or self.eval_every < 1 or self.batch_size < 1:
+            raise ValueError("num_epochs must be >= 0, eval_every and batch_size >= 1")
+
+    @property
+    def selection_metric(self) -> str:
+        """The validation metric that picks the epoch (``metric`` or the task's default)."""
+        return self.metric or TASK_METRICS[self.task_type][0]
+
+    def gnn_config(self) -> GNNConfig:
+        """The encoder part as a :class:`GNNConfig`."""
+        return GNNConfig.from_dict(dataclasses.asdict(self))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-compatible dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict, strict: bool = True) -> "FinetuneConfig":
+        """Inverse of :meth:`to_dict`. Unknown keys raise ``TypeError`` (typos fail loudly);
+        ``strict=False`` ignores them instead (e.g. a notebook's whole resolved profile)."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(values) - names
+        if unknown and strict:
+            raise TypeError(f"unknown FinetuneConfig keys: {sorted(unknown)}")
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+@dataclass(repr=False)
+class FinetuneResult:
+    """What :func:`finetune` returns.
+
+    ``history`` has one row per epoch: ``epoch``, ``train_loss``, ``val_<metric>``,
+    ``test_<metric>`` (NaN on epochs that were not evaluated) and, for classification,
+    ``val_tasks``/``test_tasks`` (how many tasks had both classes). ``val``/``test`` are at
+    ``best_epoch`` (best validation score); ``val_last``/``test_last`` at the last epoch.
+    ``model`` holds the best-validation weights, in eval mode.
+    """
+
+    history: pd.DataFrame
+    metric: str
+    best_epoch: int
+    val: float
+    test: float
+    val_last: float
+    test_last: float
+    model: GraphPredictor
+    config: dict
+    num_tasks: int
+    runtime_s: float = field(default=float("nan"))
+
+    def summary(self) -> dict:
+        """One flat row (what :func:`run_seeds` collects)."""
+        return {
+            "seed": self.config.get("seed"),
+            "metric": self.metric,
+            "best_epoch": self.best_epoch,
+            "val": self.val,
+            "test": self.test,
+            "val_last": self.val_last,
+            "test_last": self.test_last,
+            "runtime_s": self.runtime_s,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"FinetuneResult({self.metric}: test={self.test:.4f} at best-val epoch "
+            f"{self.best_epoch} (val={self.val:.4f}); last epoch test={self.test_last:.4f})"
+        )
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA if available, else CPU; anything else as given."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _subset(dataset, index):
+    """Rows ``index`` of a PyG dataset (a view) or of a plain list of ``Data``."""
+    index = np.asarray(index, dtype=np.int64)
+    if hasattr(dataset, "index_select"):
+        return dataset.index_select(index.tolist())
+    return [dataset[int(i)] for i in index]
+
+
+def _num_tasks(dataset) -> int:
+    n = getattr(dataset, "num_tasks", None)
+    if isinstance(n, int) and n > 0:
+        return n
+    return int(dataset[0].y.reshape(1, -1).shape[1])
+
+
+def _loader(data, batch_size, shuffle=False, seed=0, num_workers=0):
+    if isinstance(data, DataLoader):
+        return data
+    # A private generator: the batch order depends on the seed only, not on how many random
+    # numbers model initialisation happened to draw.
+    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    return DataLoader(
+        data, batch_size=batch_size, shuffle=shuffle, generator=generator, num_workers=num_workers
+    )
+
+
+@torch.no_grad()
+def predict(model, data, batch_size: int = 256, device=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)`` arrays (N, T) for a dataset, a list of ``Data`` or a DataLoader.
+
+    The model runs in eval mode (BatchNorm running statistics, no dropout) and is left there.
+    """
+    model.eval()
+    device = device or next(model.parameters()).device
+    ys, preds = [], []
+    for batch in _loader(data, batch_size):
+        batch = batch.to(device)
+        pred = model(batch)
+        preds.append(pred.float().cpu())
+        ys.append(batch.y.reshape(pred.shape).float().cpu())
+    if not preds:
+        return np.zeros((0, 0)), np.zeros((0, 0))
+    return torch.cat(ys).numpy(), torch.cat(preds).numpy()
+
+
+def evaluate(model, data, task_type: str = "classification", batch_size: int = 256) -> dict:
+    """Metrics of ``model`` on ``data``: ``roc_auc`` and ``tasks`` or ``rmse`` and ``mae``.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    y_true, y_pred = predict(model, data, batch_size)
+    if task_type == "classification":
+        if len(y_true) == 0:
+            return {"roc_auc": float("nan"), "tasks": 0}
+        auc = roc_auc_multitask(y_true, y_pred)
+        return {"roc_auc": auc.mean, "tasks": auc.n_valid_tasks}
+    if len(y_true) == 0:
+        return {"rmse": float("nan"), "mae": float("nan")}
+    return {"rmse": rmse(y_true, y_pred), "mae": mae(y_true, y_pred)}
+
+
+def load_pretrained(model: GraphPredictor, pretrained) -> None:
+    """Put pre-trained encoder weights into ``model.gnn``.
+
+    ``pretrained`` is a name of :data:`~cpmkit.models.pretrained.HU_WEIGHTS`
+    (``"gcn_contextpred"``), a path to a ``.pth`` file (a bare state_dict, or a cpmkit
+    checkpoint of a ``GNN``), or a state_dict.
+    """
+    if isinstance(pretrained, dict):
+        load_hu_weights(model.gnn, state_dict=_encoder_state(pretrained))
+        return
+    text = str(pretrained)
+    if Path(text).is_file():
+        state = torch.load(text, map_location="cpu", weights_only=True)
+        if state.get("format") == CHECKPOINT_FORMAT:
+            load_hu_weights(model.gnn, state_dict=_encoder_state(state["state_dict"]))
+        else:
+            load_hu_weights(model.gnn, path=text)
+        return
+    base = text if text.endswith(".pth") else f"{text}.pth"
+    if base in HU_WEIGHTS:
+        load_hu_weights(model.gnn, base)
+        return
+    raise FileNotFoundError(
+        f"pretrained={pretrained!r} is neither a file nor a published weight name "
+        f"({', '.join(HU_WEIGHTS)})"
+    )
+
+
+def _encoder_state(state: dict) -> dict:
+    """An encoder state_dict from a GNN's or a GraphPredictor's (``gnn.`` prefix removed)."""
+    if any(k.startswith("gnn.") for k in state):
+        return {k[len("gnn.") :]: v for k, v in state.items() if k.startswith("gnn.")}
+    return state
+
+
+def _train_epoch(model, loader, optimizer, loss_fn, device) -> float:
+    model.train()
+    losses = []
+    for batch in loader:
+        if batch.num_nodes < 2:
+            # BatchNorm cannot take training statistics of one atom (a lone "[Na+]" left over
+            # as the last batch); skipping it changes nothing else.
+            continue
+        batch = batch.to(device)
+        pred = model(batch)
+        loss = loss_fn(pred, batch.y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return float(np.mean(losses)) if losses else float("nan")
+
+
+def _better(value: float, best: float | None, higher: bool) -> bool:
+    if np.isnan(value):
+        return False
+    if best is None:
+        return True
+    return value > best if higher else value < best
+
+
+def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=None,
+             progress: bool = True) -> FinetuneResult:  # fmt: skip
+    """Fine-tune a :class:`GraphPredictor` on ``split.train``, select on ``split.valid``.
+
+    Parameters
+    ----------
+    dataset : sequence of torch_geometric.data.Data
+        A PyG dataset or list; each graph has ``x``, ``edge_index``, ``edge_attr`` (Hu scheme)
+        and ``y`` float (1, T) with NaN = missing.
+    split : object with ``.train``, ``.valid``, ``.test`` integer arrays, or a method name
+        E.g. :class:`cpmkit.data.splits.Split`; a name (``"scaffold"``, ``"random"``,
+        ``"random_scaffold"``) is computed by ``cpmkit.data.splits`` with ``config.seed``.
+    config : FinetuneConfig, optional
+        Defaults to Hu et al.'s settings (100 epochs, batch 32, lr 1e-3, GIN 5 x 300).
+    pretrained : None, str, path or dict
+        Encoder weights to start from, see :func:`load_pretrained`; None = random init.
+    progress : bool
+        Show a tqdm bar over epochs.
+
+    Returns
+    -------
+    FinetuneResult
+        History, the best-validation epoch and its test score, last-epoch scores, and the
+        model with the best-validation weights. Same seed -> same history (on one machine).
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    config = config or FinetuneConfig()
+    device = resolve_device(config.device)
+    metric = config.selection_metric
+    higher = HIGHER_IS_BETTER[metric]
+    task = config.task_type
+    loss_fn = masked_bce_loss if task == "classification" else masked_mse_loss
+    start = time.perf_counter()
+
+    if not hasattr(split, "train"):
+        split, _ = _resolve_split(dataset, split, config.seed, {})
+    seed_everything(config.seed)
+    parts = (split.train, split.valid, split.test)
+    train_set, valid_set, test_set = (_subset(dataset, idx) for idx in parts)
+    if len(train_set) == 0:
+        raise ValueError("the training split is empty")
+    num_tasks = _num_tasks(dataset)
+    model = GraphPredictor(config.gnn_config(), num_tasks)
+    if pretrained is not None:
+        load_pretrained(model, pretrained)
+    model.to(device)
+    optimizer = torch.optim.Adam(
+        [
+            {"params": model.gnn.parameters()},
+            {"params": model.head.parameters(), "lr": config.lr * config.head_lr_scale},
+        ],
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+    )
+    kw = {"num_workers": config.num_workers}
+    train_loader = _loader(train_set, config.batch_size, shuffle=True, seed=config.seed, **kw)
+    eval_loaders = {
+        "val": _loader(valid_set, config.batch_size, **kw),
+        "test": _loader(test_set, config.batch_size, **kw),
+    }
+    if config.eval_train:
+        eval_loaders["train"] = _loader(train_set, config.batch_size, **kw)
+
+    rows, best, best_epoch, best_state = [], None, None, None
+    epochs = range(1, config.num_epochs + 1) if config.num_epochs else [0]
+    bar = tqdm(epochs, desc=f"finetune seed {config.seed}", disable=not progress, leave=False)
+    for epoch in bar:
+        row = {"epoch": epoch}
+        row["train_loss"] = (
+            _train_epoch(model, train_loader, optimizer, loss_fn, device) if epoch else np.nan
+        )
+        if epoch % config.eval_every == 0 or epoch == epochs[-1]:
+            for part, loader in eval_loaders.items():
+                for name, value in evaluate(model, loader, task, config.batch_size).items():
+                    row[f"{part}_{name}"] = value
+            val = row[f"val_{metric}"]
+            # The first evaluated epoch is the fallback; later ones must beat a defined score
+            # (a validation split without both classes gives NaN and never wins).
+            if best_epoch is None or _better(val, best, higher):
+                best_epoch, best_state = epoch, copy.deepcopy(model.state_dict())
+                best = None if np.isnan(val) else val
+            bar.set_postfix({f"val_{metric}": f"{row[f'val_{metric}']:.3f}"})
+        rows.append(row)
+    bar.close()
+
+    history = pd.DataFrame(rows)
+    last = history.iloc[-1]
+    best_row = history.loc[history["epoch"] == best_epoch].iloc[0]
+    model.load_state_dict(best_state)
+    model.eval()
+    return FinetuneResult(
+        history=history,
+        metric=metric,
+        best_epoch=int(best_epoch),
+        val=float(best_row[f"val_{metric}"]),
+        test=float(best_row[f"test_{metric}"]),
+        val_last=float(last[f"val_{metric}"]),
+        test_last=float(last[f"test_{metric}"]),
+        model=model,
+        config=config.to_dict(),
+        num_tasks=num_tasks,
+        runtime_s=time.perf_counter() - start,
+    )
+
+
+def _smiles_of(dataset) -> list[str]:
+    smiles = getattr(dataset, "smiles", None)  # MoleculeDataset keeps them without collating
+    if not isinstance(smiles, list) or len(smiles) != len(dataset):
+        smiles = [getattr(data, "smiles", None) for data in dataset]
+    if any(not isinstance(s, str) for s in smiles):
+        raise ValueError("a split by name needs `smiles` on every graph; pass a Split instead")
+    return smiles
+
+
+def _resolve_split(dataset, split, seed: int, smiles_cache: dict):
+    if hasattr(split, "train"):
+        return split, getattr(split, "method", "") or "given"
+    method = split or "scaffold"
+    # Imported here: the data layer is only needed when the split is computed by name.
+    from cpmkit.data import splits
+
+    if "smiles" not in smiles_cache:
+        smiles_cache["smiles"] = _smiles_of(dataset)
+    if method == "scaffold":
+        if "scaffold" not in smiles_cache:  # deterministic: one split for every seed
+            smiles_cache["scaffold"] = splits.scaffold_split(smiles_cache["smiles"])
+        return smiles_cache["scaffold"], method
+    return splits.make_split(method, smiles_cache["smiles"], seed), method
+
+
+def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=None,
+              progress: bool = True, split_seed: int | None = None,
+              split_method: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """Fine-tune once per seed and return one row per seed.
+
+    Parameters
+    ----------
+    split : Split, str or None
+        A fixed :class:`~cpmkit.data.splits.Split`, or a method name for
+        ``cpmkit.data.splits`` (None = ``"scaffold"``). The scaffold split is deterministic,
+        so, as in Hu et al., every seed sees the same split and only the model seed changes.
+        For ``"random"``/``"random_scaffold"`` the split seed is ``split_seed`` if given,
+        else the run's seed. ``split_method=`` is accepted as another name for a method.
+    pretrained : see :func:`finetune`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``seed, metric, best_epoch, val, test, val_last, test_last, runtime_s,
+        split, split_sha256``. Feed it to :func:`summarize`.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    if split_method is not None:
+        if split is not None:
+            raise TypeError("give split= or split_method=, not both")
+        split = split_method
+    rows, cache = [], {}
+    for seed in tqdm(list(seeds), desc="seeds", disable=not progress):
+        run_split, method = _resolve_split(
+            dataset, split, seed if split_seed is None else split_seed, cache
+        )
+        result = finetune(
+            dataset, run_split, dataclasses.replace(config, seed=int(seed)), pretrained, progress
+        )
+        row = result.summary()
+        row["split"] = method
+        row["split_sha256"] = run_split.sha256() if hasattr(run_split, "sha256") else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize(results, by=None, columns=("test", "test_last", "val"), digits: int = 3,
+              ) -> pd.DataFrame:  # fmt: skip
+    """Mean ± standard deviation over seeds (sample std, ddof=1), optionally per group.
+
+    ``results`` is a :func:`run_seeds` table or a list of :class:`FinetuneResult`. Returns one
+    row per group with ``n``, ``<col>_mean``, ``<col>_std`` and a text column ``<col>``
+    (``"0.712 ± 0.013"``). Taught in ``notebooks/11_property_prediction``.
+    """
+    if not isinstance(results, pd.DataFrame):
+        results = pd.DataFrame([r.summary() for r in results])
+    groups = results.groupby(by, sort=False) if by else [((), results)]
+    rows = []
+    for key, frame in groups:
+        row = dict(zip([by] if isinstance(by, str) else list(by or []), np.atleast_1d(key)))
+        row["n"] = len(frame)
+        for col in columns:
+            mean, std = frame[col].mean(), frame[col].std(ddof=1)
+            row[f"{col}_mean"], row[f"{col}_std"] = mean, std
+            text = f"{mean:.{digits}f}"
+            row[col] = f"{text} ± {std:.{digits}f}" if len(frame) > 1 else text
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+class Checkpoint(NamedTuple):
+    """What :func:`load_checkpoint` returns: the rebuilt model (eval mode) and the plain data."""
+
+    model: torch.nn.Module | None
+    config: dict
+    state_dict: dict
+    extra: dict
+
+
+def _plain_config(config) -> dict:
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    if hasattr(config, "to_dict"):
+        return dict(config.to_dict())
+    return dict(config)
+
+
+def _architecture(model) -> tuple[str, dict]:
+    if isinstance(model, GraphPredictor):
+        return "GraphPredictor", {**model.config.to_dict(), "num_tasks": model.num_tasks}
+    if isinstance(model, GNN):
+        return "GNN", {
+            "num_layer": model.num_layer, "emb_dim": model.emb_dim, "JK": model.JK,
+            "drop_ratio": model.drop_ratio, "gnn_type": model.gnn_type,
+        }  # fmt: skip
+    return type(model).__name__, {}
+
+
+def save_checkpoint(path, model: torch.nn.Module, config=None, **extra) -> Path:
+    """Save tensors + plain-JSON config so ``torch.load(path, weights_only=True)`` opens it.
+
+    The file is a dict: ``format``, ``model_class``, ``architecture`` (what rebuilds the model),
+    ``config`` (the run's config as a dict), ``extra`` (any JSON-compatible keywords) and
+    ``state_dict``. Written to a temporary file and renamed, so a crash leaves no half file.
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    model_class, architecture = _architecture(model)
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "model_class": model_class,
+        "architecture": architecture,
+        "config": _plain_config(config),
+        "extra": extra,
+    }
+    try:
+        meta = json.loads(json.dumps(meta))  # also turns tuples into lists, as JSON would
+    except TypeError as err:
+        raise TypeError(f"checkpoint config/extra must be JSON-compatible: {err}") from err
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save({**meta, "state_dict": state}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path, map_location="cpu") -> Checkpoint:
+    """Open a :func:`save_checkpoint` file (``weights_only=True``) and rebuild its model.
+
+    ``model`` is a :class:`GraphPredictor` or :class:`GNN` with the weights loaded strictly and
+    in eval mode, or None for another model class (then use ``state_dict`` yourself).
+    """
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a cpmkit checkpoint ({CHECKPOINT_FORMAT})")
+    arch = state["architecture"]
+    model = None
+    if state["model_class"] == "GraphPredictor":
+        model = GraphPredictor(GNNConfig.from_dict(arch), arch["num_tasks"])
+    elif state["model_class"] == "GNN":
+        model = GNNConfig.from_dict(arch).build_gnn()
+    if model is not None:
+        model.load_state_dict(state["state_dict"], strict=True)
+        model.eval()
+    return Checkpoint(model, state["config"], state["state_dict"], state["extra"])
+
+
+__all__ = [
+    "Checkpoint",
+    "FinetuneConfig",
+    "FinetuneResult",
+    "evaluate",
+    "finetune",
+    "load_checkpoint",
+    "load_pretrained",
+    "predict",
+    "resolve_device",
+    "run_seeds",
+    "save_checkpoint",
+    "summarize",
+]

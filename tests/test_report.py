@@ -1,0 +1,145 @@
+"""cpmkit.report and cpmkit.plotting: results as data, the run summary, published vs ours."""
+
+import json
+import math
+
+import matplotlib
+import pandas as pd
+import pytest
+
+from cpmkit.profiles import resolve
+from cpmkit.report import (
+    format_mean_std,
+    load_results,
+    output_dir,
+    published_vs_ours,
+    save_results,
+    write_summary,
+)
+
+matplotlib.use("Agg")
+
+TABLE = {p: {"num_epochs": n, "lr": 1e-3} for p, n in (("ci", 1), ("teach", 5), ("paper", 100))}
+
+
+@pytest.fixture
+def run_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "run"
+    monkeypatch.setenv("CPMKIT_OUTPUT_DIR", str(folder))
+    return folder
+
+
+def test_output_dir_env_else_runs(tmp_path, monkeypatch):
+    monkeypatch.delenv("CPMKIT_OUTPUT_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert output_dir("01_x.ipynb") == tmp_path / "runs" / "01_x"
+    assert (tmp_path / "runs" / "01_x").is_dir()
+    monkeypatch.setenv("CPMKIT_OUTPUT_DIR", str(tmp_path / "elsewhere"))
+    assert output_dir("01_x") == tmp_path / "elsewhere"
+
+
+def test_save_and_load_results_round_trip(run_dir):
+    config = resolve("ci", TABLE, num_epochs=2)
+    table = pd.DataFrame({"dataset": ["bbbp", "bace"], "seed": [0, 0],
+                          "test": [0.71, float("nan")]})
+    path = save_results("11_demo", config, table, {"bbbp ROC-AUC": 0.71, "note": "tiny"},
+                        runtime_s=3.5)
+    assert path == run_dir / "11_demo.results.json"
+    assert (run_dir / "11_demo.results.csv").is_file()
+    raw = json.loads(path.read_text())
+    assert raw["profile"] == "ci"
+    assert raw["config"] == {"profile": "ci", "num_epochs": 2, "lr": 1e-3}
+    assert raw["runtime_s"] == 3.5
+    assert raw["versions"]["cpmkit"]
+    assert raw["table"][1]["test"] is None  # NaN -> null, valid JSON
+
+    results = load_results(run_dir)
+    assert list(results) == ["11_demo"]
+    loaded = results["11_demo"]
+    assert loaded["headline"] == {"bbbp ROC-AUC": 0.71, "note": "tiny"}
+    assert list(loaded["table"].columns) == ["dataset", "seed", "test"]
+    assert loaded["table"]["test"].iloc[0] == 0.71
+    assert math.isnan(loaded["table"]["test"].iloc[1])
+
+
+def test_save_results_without_runtime_uses_process_age(run_dir):
+    path = save_results("02_demo", {"a": 1}, pd.DataFrame({"x": [1]}), {"x": 1.0})
+    raw = json.loads(path.read_text())
+    assert raw["runtime_s"] >= 0 and raw["runtime_source"] == "kernel process age"
+    assert raw["profile"] is None
+
+
+def test_summary_lists_failed_notebook_with_error(run_dir):
+    import matplotlib.pyplot as plt
+
+    from cpmkit.plotting import save_figure, use_style
+
+    save_results("00_good", resolve("ci", TABLE), pd.DataFrame({"x": [1]}),
+                 {"ROC-AUC": 0.7123456})
+    use_style()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    png = save_figure(fig, "00_good", "training curve")
+    plt.close(fig)
+    assert png == run_dir / "00_good.training_curve.png" and png.stat().st_size > 0
+    (run_dir / "00_good.ipynb").write_text("{}")
+    records = [
+        {"notebook": "00_good", "status": "ok", "runtime_s": 1.25, "error": None,
+         "output_path": "00_good.ipynb"},
+        {"notebook": "01_bad", "status": "failed", "runtime_s": 0.5,
+         "error": "ZeroDivisionError: division by zero\nmore | text", "output_path": None},
+    ]
+    summary = write_summary(run_dir, records).read_text()
+    lines = {line.split("|")[1].strip(): line for line in summary.splitlines()
+             if line.startswith("| ") and "---" not in line}
+    assert "failed: ZeroDivisionError: division by zero" in lines["01_bad"]
+    assert "more" not in lines["01_bad"]  # first line of the error only
+    good = lines["[00_good](00_good.ipynb)"]
+    assert "| ok |" in good and "1.2 s" in good and "ROC-AUC: 0.7123" in good
+    assert "[training_curve](00_good.training_curve.png)" in good
+    assert "1 failed" in summary
+
+
+def test_summary_infers_records_from_folder(run_dir):
+    run_dir.mkdir(parents=True)
+    failed_nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "error", "ename": "KeyError", "evalue": "'smiles'", "traceback": []}]}]}
+    (run_dir / "03_broken.ipynb").write_text(json.dumps(failed_nb))
+    save_results("04_fine", {}, pd.DataFrame({"x": [1]}), {"rmse": 1.5}, runtime_s=2.0)
+    summary = write_summary(run_dir).read_text()
+    assert "failed: KeyError: 'smiles'" in summary
+    assert "rmse: 1.5" in summary and "2.0 s" in summary
+
+
+def test_format_mean_std():
+    assert format_mean_std(0.71234, 0.0123) == "0.712 ± 0.012"
+    assert format_mean_std(0.5) == "0.500"
+    assert format_mean_std(0.5, float("nan"), decimals=1) == "0.5"
+    assert format_mean_std(float("nan"), 0.1) == "n/a"
+
+
+def test_published_vs_ours_joins_on_keys():
+    ours = pd.DataFrame({
+        "dataset": ["bbbp"] * 3 + ["bace"] * 3 + ["tox21"],
+        "method": ["gin"] * 7,
+        "seed": [0, 1, 2, 0, 1, 2, 0],
+        "test": [0.60, 0.70, 0.80, 0.70, 0.70, 0.70, 0.75],
+    })
+    published = pd.DataFrame({
+        "dataset": ["bace", "bbbp", "hiv"],
+        "method": ["gin", "gin", "gin"],
+        "value": [70.1, 65.8, 75.3],
+        "std": [5.4, 4.5, 1.9],
+        "source": ["Hu et al. 2020 Table 1"] * 3,
+    })
+    table = published_vs_ours(ours, published, on=["dataset", "method"], published_std="std",
+                              scale=100, decimals=1)
+    assert list(table["dataset"]) == ["bbbp", "bace", "tox21"]  # ours' rows, left join
+    bbbp = table.set_index("dataset").loc["bbbp"]
+    assert bbbp["ours"] == "70.0 ± 10.0" and bbbp["n_runs"] == 3
+    assert bbbp["published"] == "65.8 ± 4.5" and bbbp["source"] == "Hu et al. 2020 Table 1"
+    assert bbbp["delta"] == pytest.approx(4.2)
+    tox21 = table.set_index("dataset").loc["tox21"]
+    assert tox21["published"] == "n/a" and tox21["ours"] == "75.0"
+    with pytest.raises(KeyError, match="score"):
+        published_vs_ours(ours, published, on=["dataset"], value="score")
