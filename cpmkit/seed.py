@@ -25,6 +25,8 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     deterministic : bool
         Also call ``torch.use_deterministic_algorithms(True, warn_only=True)`` and switch off
         cuDNN autotuning. This is process-wide state, as torch's own switch is.
+
+    Taught in ``notebooks/00_quickstart``.
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)

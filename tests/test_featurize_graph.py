@@ -1,4 +1,4 @@
-"""Graph featurizers: exact Hu et al. values, rejects with reasons, OGB tables, featurize_smiles."""
+"""Graph featurizers: exact Hu et al. values, rejects with reasons, OGB tables, entry points."""
 
 from __future__ import annotations
 
@@ -111,6 +111,7 @@ def test_hu_single_atom_has_no_edges():
     assert g.x.tolist() == [[5, 0]]
     assert g.edge_index.shape == (2, 0) and g.edge_attr.shape == (0, 2)
     assert g.edge_index.dtype == g.edge_attr.dtype == torch.long
+    assert hu_graph(Chem.Mol()).x.shape == (0, 2)  # an empty molecule still has two columns
 
 
 def test_hu_indices_fit_the_published_embedding_tables(nci_mols):
@@ -269,6 +270,12 @@ def test_featurize_smiles_never_crashes_and_counts_add_up(scheme):
         else:
             assert torch.equal(item.pos if scheme == "3d" else item.x,
                                expected.pos if scheme == "3d" else expected.x)
+
+
+def test_featurize_smiles_empty_input():
+    result = featurize_smiles(iter([]), "hu")
+    assert result.n_read == 0 and result.items == [] and result.rows.dtype == np.int64
+    assert list(result.rejects.columns) == ["row", "smiles", "reason"] and result.rejects.empty
 
 
 def test_featurize_smiles_hu_on_nci5k_reads_everything():

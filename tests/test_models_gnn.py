@@ -150,6 +150,15 @@ def reference_gnn(gnn, batch, quirk=False):
     return h, pre_bn
 
 
+def test_embedding_vocabulary_matches_the_featurizer():
+    from cpmkit.featurize import graph_hu
+    from cpmkit.models import gnn
+
+    for name in ("NUM_ATOM_TYPE", "NUM_CHIRALITY_TAG", "NUM_BOND_TYPE", "NUM_BOND_DIRECTION",
+                 "SELF_LOOP_BOND_INDEX"):  # fmt: skip
+        assert getattr(gnn, name) == getattr(graph_hu, name), name
+
+
 @pytest.mark.parametrize("gnn_type", list(LAYERS))
 def test_layer_matches_reference_on_molecules_and_directed_graph(gnn_type):
     torch.manual_seed(0)

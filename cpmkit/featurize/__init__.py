@@ -1,14 +1,14 @@
 """How a molecule becomes tensors: one entry point for every featurization scheme.
 
-========  ==========================================  =================================
-scheme    what comes out                              module
-========  ==========================================  =================================
-``hu``    PyG graph, 2 atom + 2 bond features         :mod:`.graph_hu` (Hu et al. 2020)
-``ogb``   PyG graph, 9 atom + 3 bond features         :mod:`.graph_ogb` (OGB / PyG)
-``ecfp``  numpy bit (or count) vector                 :mod:`.fingerprints`
-``maccs`` numpy vector of 167 MACCS keys              :mod:`.fingerprints`
-``3d``    PyG ``Data(z, pos)`` from ETKDGv3 + MMFF    :mod:`.conformer`
-========  ==========================================  =================================
+=========  ==========================================  ==================================
+scheme     what comes out                              module
+=========  ==========================================  ==================================
+``hu``     PyG graph, 2 atom + 2 bond features         :mod:`.graph_hu` (Hu et al. 2020)
+``ogb``    PyG graph, 9 atom + 3 bond features         :mod:`.graph_ogb` (OGB / PyG tables)
+``ecfp``   numpy bit (or count) vector                 :mod:`.fingerprints`
+``maccs``  numpy vector of the 166 MACCS keys (+1)     :mod:`.fingerprints`
+``3d``     PyG ``Data(z, pos)``, ETKDGv3 + MMFF94      :mod:`.conformer`
+=========  ==========================================  ==================================
 
 :func:`featurize_smiles` is the loader-facing path: it never raises on bad input, it keeps every
 rejected row with its index and reason, and ``n_read == len(items) + len(rejects)``.
@@ -114,6 +114,8 @@ class FeaturizeResult:
         to featurize.
     n_read : int
         Number of inputs read; always ``len(items) + len(rejects)``.
+
+    Taught in ``notebooks/00_quickstart``.
     """
 
     items: list

@@ -111,8 +111,11 @@ def embed_conformer(
             notes.append("embedded from random coordinates")
         if optimize:
             if rdForceFieldHelpers.MMFFHasAllMoleculeParams(with_hs):
-                if rdForceFieldHelpers.MMFFOptimizeMolecule(with_hs, maxIters=2000) == 1:
+                status = rdForceFieldHelpers.MMFFOptimizeMolecule(with_hs, maxIters=2000)
+                if status == 1:
                     notes.append("MMFF94 did not converge in 2000 steps")
+                elif status == -1:
+                    notes.append("MMFF94 could not be set up; ETKDG geometry kept")
             else:
                 notes.append("MMFF94 has no parameters for this molecule; ETKDG geometry kept")
 

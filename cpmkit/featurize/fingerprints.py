@@ -86,7 +86,10 @@ def maccs(mol: Chem.Mol) -> np.ndarray:
 
 
 def fingerprint(mol: Chem.Mol, kind: str = "ecfp", **kw) -> np.ndarray:
-    """One fingerprint of ``kind`` (``"ecfp"`` with :func:`ecfp`'s options, or ``"maccs"``)."""
+    """One fingerprint of ``kind`` (``"ecfp"`` with :func:`ecfp`'s options, or ``"maccs"``).
+
+    Taught in ``notebooks/01_descriptors``.
+    """
     if kind == "ecfp":
         return ecfp(mol, **kw)
     if kind == "maccs":
@@ -97,7 +100,7 @@ def fingerprint(mol: Chem.Mol, kind: str = "ecfp", **kw) -> np.ndarray:
 
 
 def fingerprint_width(kind: str = "ecfp", **kw) -> int:
-    """Length of one fingerprint vector of ``kind`` with these options."""
+    """Length of one ``kind`` vector with these options. Taught in ``notebooks/01_descriptors``."""
     if kind == "ecfp":
         return int(kw.get("n_bits", 2048))
     if kind == "maccs":

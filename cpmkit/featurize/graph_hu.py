@@ -122,11 +122,12 @@ def hu_graph(mol: Chem.Mol) -> Data:
     The output is exactly that of :func:`hu_atom_features` and :func:`hu_bond_features` (the
     readable reference); this function only takes a faster route for the common case and hands
     anything outside the tables to them, so errors are theirs, word for word.
+    Taught in ``notebooks/01_descriptors``.
     """
     n = mol.GetNumAtoms()
     numbers = list(map(Chem.Atom.GetAtomicNum, map(mol.GetAtomWithIdx, range(n))))
-    unusual = n and (min(numbers) < 1 or max(numbers) > 118)
-    if unusual:
+    unusual = n > 0 and (min(numbers) < 1 or max(numbers) > 118)
+    if unusual or mol.HasSubstructMatch(_HAS_CHIRAL_TAG):
         x = [value for row in hu_atom_features(mol) for value in row]  # raises, or has chirality
     else:
         x = [0] * (2 * n)

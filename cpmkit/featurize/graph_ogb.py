@@ -5,19 +5,19 @@ by 3; many later pre-training papers (GraphMVP, MolCLR variants, GEM baselines) 
 The value lists here are PyG's own (``torch_geometric.utils.smiles.x_map`` / ``e_map``, imported,
 not copied), so a feature ``k`` means ``x_map[name][k]``:
 
-========================  ======================================  =============================
-atom column               value                                   out of table
-========================  ======================================  =============================
-0 ``atomic_num``          0 (dummy ``*``) .. 118                   cannot happen
-1 ``chirality``           RDKit ``ChiralType`` name                ``CHI_OTHER``
-2 ``degree``              ``GetTotalDegree()`` (Hs included)       last index ("10 or more")
-3 ``formal_charge``       -5 .. 6                                  nearest end (-5 / 6)
-4 ``num_hs``              ``GetTotalNumHs()``                      last index ("8 or more")
-5 ``num_radical_elec``    0 .. 4                                   last index ("4 or more")
-6 ``hybridization``       RDKit ``HybridizationType`` name         ``OTHER`` (e.g. ``SP2D``)
-7 ``is_aromatic``         False, True
-8 ``is_in_ring``          False, True
-========================  ======================================  =============================
+============================  ======================================  ===========================
+atom column                   value                                   out of table
+============================  ======================================  ===========================
+0 ``atomic_num``              0 (dummy ``*``) .. 118                  cannot happen
+1 ``chirality``               RDKit ``ChiralType`` name               ``CHI_OTHER``
+2 ``degree``                  ``GetTotalDegree()`` (Hs included)      last ("10 or more")
+3 ``formal_charge``           -5 .. 6                                 nearest end (-5 or 6)
+4 ``num_hs``                  ``GetTotalNumHs()``                     last ("8 or more")
+5 ``num_radical_electrons``   0 .. 4                                  last ("4 or more")
+6 ``hybridization``           RDKit ``HybridizationType`` name        ``OTHER`` (e.g. ``SP2D``)
+7 ``is_aromatic``             False, True
+8 ``is_in_ring``              False, True
+============================  ======================================  ===========================
 
 Bonds: ``bond_type`` (RDKit ``BondType`` name; dative bonds have their own entry; an unknown
 type -> ``OTHER``), ``stereo`` (``STEREONONE``, ``STEREOANY``, ``STEREOZ``, ``STEREOE``,
@@ -64,14 +64,18 @@ _STEREO = _index(e_map["stereo"])
 _CHIRAL_OTHER = _CHIRALITY["CHI_OTHER"]
 _HYBRID_OTHER = _HYBRIDIZATION["OTHER"]
 _BOND_OTHER = _BOND_TYPE["OTHER"]
-_LAST_DEGREE = len(x_map["degree"]) - 1
-_LAST_NUM_HS = len(x_map["num_hs"]) - 1
-_LAST_RADICAL = len(x_map["num_radical_electrons"]) - 1
+_DEGREE = _index(x_map["degree"])
+_NUM_HS = _index(x_map["num_hs"])
+_RADICAL = _index(x_map["num_radical_electrons"])
+# counts past a list's end go to its last entry ("10 or more"); charges clamp at both ends
+_MAX_DEGREE = x_map["degree"][-1]
+_MAX_NUM_HS = x_map["num_hs"][-1]
+_MAX_RADICAL = x_map["num_radical_electrons"][-1]
 _MIN_CHARGE, _MAX_CHARGE = x_map["formal_charge"][0], x_map["formal_charge"][-1]
 
 
 def ogb_atom_features(atom: Chem.Atom) -> list[int]:
-    """The 9 integer features of one atom (see the module table)."""
+    """The 9 integer features of one atom (see the module table); ``notebooks/01_descriptors``."""
     number = atom.GetAtomicNum()
     if number not in _ATOMIC_NUM:  # RDKit knows elements 0..118 only; guard a future table
         raise FeaturizeError(f"atom {atom.GetIdx()} has atomic number {number}, not in x_map")
@@ -79,10 +83,10 @@ def ogb_atom_features(atom: Chem.Atom) -> list[int]:
     return [
         _ATOMIC_NUM[number],
         _CHIRALITY.get(str(atom.GetChiralTag()), _CHIRAL_OTHER),
-        min(atom.GetTotalDegree(), _LAST_DEGREE),
+        _DEGREE[min(atom.GetTotalDegree(), _MAX_DEGREE)],
         _FORMAL_CHARGE[charge],
-        min(atom.GetTotalNumHs(), _LAST_NUM_HS),
-        min(atom.GetNumRadicalElectrons(), _LAST_RADICAL),
+        _NUM_HS[min(atom.GetTotalNumHs(), _MAX_NUM_HS)],
+        _RADICAL[min(atom.GetNumRadicalElectrons(), _MAX_RADICAL)],
         _HYBRIDIZATION.get(str(atom.GetHybridization()), _HYBRID_OTHER),
         int(atom.GetIsAromatic()),
         int(atom.IsInRing()),
@@ -90,7 +94,10 @@ def ogb_atom_features(atom: Chem.Atom) -> list[int]:
 
 
 def ogb_bond_features(bond: Chem.Bond) -> list[int]:
-    """The 3 integer features of one bond (see the module docstring)."""
+    """The 3 integer features of one bond (see the module docstring); ``notebooks/01_descriptors``.
+
+    Raises :class:`FeaturizeError` for an atropisomer bond (no stereo entry for it).
+    """
     stereo = str(bond.GetStereo())
     if stereo not in _STEREO:
         raise FeaturizeError(

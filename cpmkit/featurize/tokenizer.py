@@ -1,4 +1,4 @@
-"""A SMILES tokenizer for sequence models: the regex of the Molecular Transformer, as a HF tokenizer.
+"""A SMILES tokenizer for sequence models: the Molecular Transformer regex as a HF tokenizer.
 
 Schwaller et al. (*Molecular Transformer*, ACS Cent. Sci. 2019) split a SMILES into chemically
 meaningful tokens with one regular expression: a bracket atom (``[C@@H]``, ``[nH]``, ``[Na+]``)
@@ -60,7 +60,7 @@ COMMON_TOKENS = (
 
 
 def nci5k_path() -> str:
-    """The 5,000 NCI SMILES that ship inside RDKit (4,999 lines; no download needed)."""
+    """The NCI SMILES file inside RDKit (4,999 lines). Taught in ``notebooks/00_quickstart``."""
     return os.path.join(os.path.dirname(rdkit.__file__), "Data", "NCI", "first_5K.smi")
 
 
@@ -76,7 +76,10 @@ def _pre_tokenizer() -> pre_tokenizers.PreTokenizer:
 
 
 def smiles_pieces(smiles: str) -> list[str]:
-    """Split one SMILES with :data:`SMILES_REGEX`, before any vocabulary lookup."""
+    """Split one SMILES with :data:`SMILES_REGEX`, before any vocabulary lookup.
+
+    Taught in ``notebooks/00_quickstart``.
+    """
     return [piece for piece, _ in _pre_tokenizer().pre_tokenize_str(smiles)]
 
 
@@ -142,7 +145,10 @@ def build_smiles_tokenizer(
 
 @dataclass
 class TokenCoverage:
-    """How much of a SMILES set a vocabulary covers; ``unknown`` counts each unseen piece."""
+    """How much of a SMILES set a vocabulary covers; ``unknown`` counts each unseen piece.
+
+    Made by :func:`coverage`; taught in ``notebooks/00_quickstart``.
+    """
 
     n_smiles: int
     n_tokens: int
@@ -156,7 +162,7 @@ class TokenCoverage:
 
 
 def coverage(tokenizer: PreTrainedTokenizerFast, smiles_list: Iterable[str]) -> TokenCoverage:
-    """Count the ``<unk>`` tokens that ``tokenizer`` produces on ``smiles_list`` (specials excluded).
+    """Count the ``<unk>`` tokens ``tokenizer`` makes on ``smiles_list`` (specials not counted).
 
     Taught in ``notebooks/00_quickstart``.
     """

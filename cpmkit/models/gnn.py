@@ -41,13 +41,14 @@ from torch import nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import add_self_loops, scatter, softmax
 
-from cpmkit.featurize.graph_hu import (
-    NUM_ATOM_TYPE,
-    NUM_BOND_DIRECTION,
-    NUM_BOND_TYPE,
-    NUM_CHIRALITY_TAG,
-    SELF_LOOP_BOND_INDEX,
-)
+# The vocabulary of the published embedding tables. cpmkit.featurize.graph_hu produces inputs
+# in it; the numbers are repeated here so that models do not import the featurizers (a test
+# checks that the two agree).
+NUM_ATOM_TYPE = 120  # atomic number - 1 (0..117), spare rows, 119 = mask
+NUM_CHIRALITY_TAG = 3  # unspecified, tetrahedral CW, tetrahedral CCW
+NUM_BOND_TYPE = 6  # single, double, triple, aromatic, 4 = self loop, 5 = mask
+NUM_BOND_DIRECTION = 3  # none, end-up-right, end-down-right
+SELF_LOOP_BOND_INDEX = 4
 
 GNN_TYPES = ("gin", "gcn", "graphsage", "gat")
 JK_MODES = ("last", "concat", "max", "sum")

@@ -28,6 +28,7 @@ class GNNConfig:
 
     ``drop_ratio=0.5`` is the fine-tuning dropout of the paper; the published weights were
     pre-trained with their own dropout, which does not matter for loading them.
+    Taught in ``notebooks/11_property_prediction``.
     """
 
     num_layer: int = 5

@@ -66,6 +66,7 @@ def describe_state_dict(state_dict: dict) -> dict:
     """What an encoder state_dict holds: ``gnn_type``, ``num_layer``, ``emb_dim``.
 
     GCN and GraphSAGE have the same keys, so their type reads ``"gcn|graphsage"``.
+    Taught in ``notebooks/11_property_prediction``.
     """
     keys = set(state_dict)
     if "x_embedding1.weight" not in keys or "gnns.0.edge_embedding1.weight" not in keys:
@@ -98,7 +99,10 @@ def _type_from_name(name: str | None) -> str | None:
 
 
 def check_compatible(gnn: GNN, state_dict: dict, name: str | None = None) -> None:
-    """Raise ``ValueError`` naming the first difference between ``gnn`` and a weight file."""
+    """Raise ``ValueError`` naming the first difference between ``gnn`` and a weight file.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     found = describe_state_dict(state_dict)
     label = f"weights {name!r}" if name else "the weights"
     file_type = _type_from_name(name) or found["gnn_type"]
@@ -116,7 +120,10 @@ def check_compatible(gnn: GNN, state_dict: dict, name: str | None = None) -> Non
 
 
 def weights_path(name: str) -> Path:
-    """Local path of a published file, fetched through ``cpmkit.data`` (cache -> mirror -> URL)."""
+    """Local path of a published file, fetched through ``cpmkit.data`` (cache -> mirror -> URL).
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     base = name if name.endswith(".pth") else f"{name}.pth"
     info = HU_WEIGHTS.get(base)
     if info is None:

@@ -146,7 +146,10 @@ class FinetuneResult:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; anything else as given."""
+    """``"auto"`` -> CUDA if available, else CPU; anything else as given.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -183,6 +186,7 @@ def predict(model, data, batch_size: int = 256, device=None) -> tuple[np.ndarray
     """``(y_true, y_pred)`` arrays (N, T) for a dataset, a list of ``Data`` or a DataLoader.
 
     The model runs in eval mode (BatchNorm running statistics, no dropout) and is left there.
+    Taught in ``notebooks/11_property_prediction``.
     """
     model.eval()
     device = device or next(model.parameters()).device
@@ -218,7 +222,7 @@ def load_pretrained(model: GraphPredictor, pretrained) -> None:
 
     ``pretrained`` is a name of :data:`~cpmkit.models.pretrained.HU_WEIGHTS`
     (``"gcn_contextpred"``), a path to a ``.pth`` file (a bare state_dict, or a cpmkit
-    checkpoint of a ``GNN``), or a state_dict.
+    checkpoint of a ``GNN``), or a state_dict. Taught in ``notebooks/11_property_prediction``.
     """
     if isinstance(pretrained, dict):
         load_hu_weights(model.gnn, state_dict=_encoder_state(pretrained))
@@ -535,6 +539,7 @@ def load_checkpoint(path, map_location="cpu") -> Checkpoint:
 
     ``model`` is a :class:`GraphPredictor` or :class:`GNN` with the weights loaded strictly and
     in eval mode, or None for another model class (then use ``state_dict`` yourself).
+    Taught in ``notebooks/11_property_prediction``.
     """
     state = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:

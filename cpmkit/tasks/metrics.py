@@ -43,7 +43,10 @@ def masked_bce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def masked_mse_loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the labels that are not NaN (regression fine-tuning)."""
+    """Mean squared error over the labels that are not NaN (regression fine-tuning).
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     return _masked(F.mse_loss, pred, y)
 
 
@@ -104,12 +107,18 @@ def _per_task(metric, y_true, y_pred) -> float:
 
 
 def rmse(y_true, y_pred) -> float:
-    """Root-mean-squared error per task (NaN labels skipped), averaged over tasks."""
+    """Root-mean-squared error per task (NaN labels skipped), averaged over tasks.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     return _per_task(lambda a, b: np.sqrt(mean_squared_error(a, b)), y_true, y_pred)
 
 
 def mae(y_true, y_pred) -> float:
-    """Mean absolute error per task (NaN labels skipped), averaged over tasks."""
+    """Mean absolute error per task (NaN labels skipped), averaged over tasks.
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
     return _per_task(mean_absolute_error, y_true, y_pred)
 
 
