@@ -274,6 +274,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from cpmkit.reproduce import reproduce
+
+    record = reproduce(args.spec, scale=args.scale, out_dir=args.out, progress=not args.quiet)
+    print(f"{record.notebook}: {record.status} in {record.runtime_s:.0f} s -> {record.output_path}")
+    return 0 if record.status == "ok" else 1
+
+
 def _run_dir(given: str | None, profile: str | None) -> Path:
     from cpmkit.run import default_run_dir
 
@@ -325,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("reproduce", help="run a reproduction spec (reproductions/*.yml)")
+    p.add_argument("spec", metavar="SPEC", help="e.g. reproductions/hu2020_table2.yml")
+    p.add_argument("--scale", default="teach",
+                   help="which scale of the spec: teach (committed CPU scale) or paper")
+    p.add_argument("--out", default=None, help="default: reproductions/<name>/<scale>")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("report", help="write SUMMARY.md for a run folder")
     p.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",

@@ -10,10 +10,12 @@ Taught in ``notebooks/00_quickstart``.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 
 from cpmkit.report import notebook_name, output_dir
 
@@ -79,4 +81,32 @@ def save_figure(fig, notebook: str, name: str) -> Path:
     return path
 
 
-__all__ = ["PALETTE", "STYLE", "save_figure", "use_style"]
+def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: str | None = None):
+    """A matplotlib figure of RDKit molecules in a grid, with optional legends.
+
+    RDKit's own ``MolsToGridImage`` returns an IPython image inside Jupyter and a PIL image
+    elsewhere; drawing to PNG bytes ourselves gives one figure that ``save_figure`` can save
+    in both. Taught in ``notebooks/00_quickstart``.
+    """
+    from PIL import Image
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    mols = list(mols)
+    if not mols:
+        raise ValueError("molecule_grid needs at least one molecule")
+    legends = [str(text) for text in legends] if legends is not None else [""] * len(mols)
+    cols = min(per_row, len(mols))
+    rows = -(-len(mols) // cols)
+    drawer = rdMolDraw2D.MolDraw2DCairo(cols * size[0], rows * size[1], size[0], size[1])
+    drawer.DrawMolecules(mols, legends=legends)
+    drawer.FinishDrawing()
+    image = Image.open(io.BytesIO(drawer.GetDrawingText()))
+    fig, ax = plt.subplots(figsize=(cols * size[0] / 100, rows * size[1] / 100 + 0.4))
+    ax.imshow(image)
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+__all__ = ["PALETTE", "STYLE", "molecule_grid", "save_figure", "use_style"]

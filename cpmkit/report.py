@@ -214,6 +214,40 @@ def load_results(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 # published vs ours
 # --------------------------------------------------------------------------------------------
+def markdown_table(table: pd.DataFrame, float_digits: int = 3) -> str:
+    """A GitHub-flavoured markdown table of ``table`` (no index); NaN/None print as blank.
+
+    Written here rather than through ``DataFrame.to_markdown`` to avoid the ``tabulate``
+    dependency. Taught in ``notebooks/11_property_prediction``.
+    """
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, float):
+            return str(round(value, float_digits))
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    header = [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def save_table(notebook: str, name: str, table: pd.DataFrame) -> Path:
+    """Save a derived table as ``<notebook>.<name>.csv`` and ``.md`` beside the results.
+
+    Returns the markdown path. Taught in ``notebooks/11_property_prediction``.
+    """
+    nb = notebook_name(notebook)
+    folder = output_dir(nb)
+    _atomic_write(folder / f"{nb}.{name}.csv", table.to_csv(index=False))
+    path = folder / f"{nb}.{name}.md"
+    _atomic_write(path, markdown_table(table))
+    return path
+
+
 def format_mean_std(mean: float | None, std: float | None = None, decimals: int = 3) -> str:
     """``0.71234, 0.0123`` -> ``"0.712 ± 0.012"``; without a std just the mean; NaN -> ``"n/a"``.
 

@@ -143,3 +143,38 @@ def test_published_vs_ours_joins_on_keys():
     assert tox21["published"] == "n/a" and tox21["ours"] == "75.0"
     with pytest.raises(KeyError, match="score"):
         published_vs_ours(ours, published, on=["dataset"], value="score")
+
+
+def test_molecule_grid_draws_every_molecule(tmp_path, monkeypatch):
+    from rdkit import Chem
+
+    from cpmkit.plotting import molecule_grid, save_figure
+
+    monkeypatch.setenv("CPMKIT_OUTPUT_DIR", str(tmp_path))
+    mols = [Chem.MolFromSmiles(s) for s in ["CCO", "c1ccccc1", "CC(=O)O"]]
+    fig = molecule_grid(mols, legends=["a", "b", "c"], per_row=2, size=(100, 80))
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape[:2] == (160, 200)  # 2 rows x 2 columns of 100 x 80 panels
+    assert save_figure(fig, "00_quickstart", "grid").stat().st_size > 0
+    with pytest.raises(ValueError):
+        molecule_grid([])
+
+
+def test_markdown_table_and_save_table(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from cpmkit.report import markdown_table, save_table
+
+    frame = pd.DataFrame({"model": ["a|b", "c"], "auc": [0.71234, np.nan], "n": [3, 4]})
+    text = markdown_table(frame)
+    assert text.splitlines() == [
+        "| model | auc | n |",
+        "|---|---|---|",
+        "| a\\|b | 0.712 | 3 |",
+        "| c |  | 4 |",
+    ]
+    monkeypatch.setenv("CPMKIT_OUTPUT_DIR", str(tmp_path))
+    path = save_table("11_property_prediction", "table2", frame)
+    assert path.read_text() == text
+    assert pd.read_csv(tmp_path / "11_property_prediction.table2.csv").shape == (2, 3)

@@ -230,3 +230,32 @@ def test_finetune_from_published_weights():
     with pytest.raises(ValueError, match="gnn_type"):
         finetune(data, split, dataclasses.replace(config, gnn_type="gat"), pretrained=path,
                  progress=False)  # fmt: skip
+
+
+def test_model_factory_trains_any_module_and_results_are_returned():
+    """A non-GNN model (here a bag of atom embeddings) goes through the same harness."""
+    import torch
+    from torch_geometric.nn import global_mean_pool
+
+    class AtomBag(torch.nn.Module):
+        def __init__(self, num_tasks):
+            super().__init__()
+            self.emb = torch.nn.Embedding(120, 8)
+            self.head = torch.nn.Linear(8, num_tasks)
+
+        def forward(self, batch):
+            return self.head(global_mean_pool(self.emb(batch.x[:, 0]), batch.batch))
+
+    tiny_dataset, tiny_split = make_dataset(), make_split()
+    config = FinetuneConfig(num_epochs=3, batch_size=16, lr=1e-2)
+    table, results = run_seeds(tiny_dataset, config, seeds=[0, 1], split=tiny_split,
+                               progress=False, model_factory=AtomBag, return_results=True)
+    assert list(table["seed"]) == [0, 1]
+    assert all(isinstance(r.model, AtomBag) for r in results)
+    assert len(results[0].history) == 3
+    again = run_seeds(tiny_dataset, config, seeds=[0], split=tiny_split, progress=False,
+                      model_factory=AtomBag)
+    assert again["test"].iloc[0] == table["test"].iloc[0]
+    with pytest.raises(ValueError, match="model_factory"):
+        finetune(tiny_dataset, tiny_split, config, pretrained="gcn_contextpred",
+                 model_factory=AtomBag, progress=False)

@@ -113,3 +113,37 @@ def test_save_and_load_round_trip(tokenizer, tmp_path):
         assert (loaded.pad_token, loaded.mask_token, loaded.unk_token) == ("<pad>", "<mask>",
                                                                            "<unk>")
         assert loaded.tokenize("C[Xe]") == ["C", "<unk>"]
+
+
+def test_token_graphs_pad_to_one_length_and_batch_like_graphs(tokenizer):
+    from torch_geometric.loader import DataLoader
+
+    from cpmkit.featurize.tokenizer import token_graphs
+
+    smiles = ["CCO", "c1ccccc1O", "C"]
+    graphs = token_graphs(tokenizer, smiles, labels=[1.0, float("nan"), 3.0], rows=[4, 9, 11])
+    longest = max(len(tokenizer(s)["input_ids"]) for s in smiles)
+    assert [tuple(g.input_ids.shape) for g in graphs] == [(1, longest)] * 3
+    first = graphs[0]
+    assert first.input_ids[0, :5].tolist() == tokenizer("CCO")["input_ids"]
+    assert (first.input_ids[0, 5:] == tokenizer.pad_token_id).all()
+    assert first.attention_mask[0].tolist() == [1] * 5 + [0] * (longest - 5)
+    assert first.smiles == "CCO" and first.num_nodes == 5 and first.y.shape == (1, 1)
+    batch = next(iter(DataLoader(graphs, batch_size=3)))
+    assert batch.input_ids.shape == (3, longest) and batch.attention_mask.shape == (3, longest)
+    assert batch.y.shape == (3, 1) and batch.y[1].isnan().all()
+    assert batch.row.tolist() == [4, 9, 11] and batch.num_graphs == 3
+    assert tokenizer.decode(batch.input_ids[1], skip_special_tokens=True) == "c1ccccc1O"
+
+
+def test_token_graphs_max_length_truncates_and_checks_inputs(tokenizer):
+    from cpmkit.featurize.tokenizer import token_graphs
+
+    graphs = token_graphs(tokenizer, ["CCCCCCCCCC", "C"], max_length=6)
+    assert all(g.input_ids.shape == (1, 6) for g in graphs)
+    assert tokenizer.decode(graphs[0].input_ids[0]) == "<s>CCCC</s>"  # </s> kept last
+    assert not hasattr(graphs[0], "y") or graphs[0].y is None
+    with pytest.raises(ValueError, match="label rows"):
+        token_graphs(tokenizer, ["C", "CC"], labels=[1.0])
+    with pytest.raises(ValueError, match="max_length"):
+        token_graphs(tokenizer, ["C"], max_length=1)

@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
+import numpy as np
 import rdkit
+import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+from torch_geometric.data import Data
 from transformers import PreTrainedTokenizerFast
 
 VERSION = "smiles-regex-1"
@@ -180,6 +183,73 @@ def coverage(tokenizer: PreTrainedTokenizerFast, smiles_list: Iterable[str]) -> 
     return TokenCoverage(n_smiles, n_tokens, sum(unknown.values()), n_with, unknown)
 
 
+def token_graphs(
+    tokenizer: PreTrainedTokenizerFast,
+    smiles: Sequence[str],
+    labels=None,
+    max_length: int | None = None,
+    rows: Sequence[int] | None = None,
+) -> list[Data]:
+    """Tokenize SMILES into PyG ``Data`` objects that batch like graphs, for sequence models.
+
+    Every SMILES is encoded with ``<s> ... </s>`` and right-padded with ``<pad>`` to one common
+    length ``L`` (the longest encoding, or ``max_length``), so PyG's ``DataLoader`` stacks a batch
+    into ``input_ids`` and ``attention_mask`` of shape ``(B, L)`` and the kit's fine-tune harness
+    trains a SMILES model exactly like a GNN.
+
+    Parameters
+    ----------
+    tokenizer : transformers.PreTrainedTokenizerFast
+        E.g. :func:`build_smiles_tokenizer`; its ``pad_token_id`` fills the padding.
+    smiles : sequence of str
+    labels : array-like, optional
+        ``(N,)`` or ``(N, T)`` floats (NaN = missing), stored as ``y`` of shape ``(1, T)``.
+        ``None`` stores no ``y``.
+    max_length : int, optional
+        Pad (and truncate, keeping ``</s>`` last) to this length instead of the longest one.
+    rows : sequence of int, optional
+        Source row of each SMILES, stored as ``row`` (as ``MoleculeDataset`` does).
+
+    Returns
+    -------
+    list of torch_geometric.data.Data
+        ``input_ids`` and ``attention_mask`` (long, ``(1, L)``), ``smiles``, optional ``y`` and
+        ``row``; ``num_nodes`` is the number of real tokens (a sequence is a path of tokens).
+        Taught in ``notebooks/01_descriptors``.
+    """
+    smiles = list(smiles)
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.float32)
+        labels = labels.reshape(len(labels), -1)
+        if len(labels) != len(smiles):
+            raise ValueError(f"{len(smiles)} SMILES but {len(labels)} label rows")
+    if rows is not None and len(rows) != len(smiles):
+        raise ValueError(f"{len(smiles)} SMILES but {len(rows)} rows")
+    if max_length is not None and max_length < 2:
+        raise ValueError(f"max_length must leave room for <s> and </s>, got {max_length}")
+    if tokenizer.pad_token_id is None:
+        raise ValueError("the tokenizer has no pad token")
+    encoded = tokenizer(
+        smiles,
+        padding="max_length" if max_length else "longest",
+        truncation=max_length is not None,
+        max_length=max_length,
+        return_attention_mask=True,
+    )
+    graphs = []
+    for i, text in enumerate(smiles):
+        ids = torch.tensor(encoded["input_ids"][i], dtype=torch.long).view(1, -1)
+        mask = torch.tensor(encoded["attention_mask"][i], dtype=torch.long).view(1, -1)
+        data = Data(input_ids=ids, attention_mask=mask, smiles=text)
+        data.num_nodes = int(mask.sum())
+        if labels is not None:
+            data.y = torch.from_numpy(labels[i].copy()).view(1, -1)
+        if rows is not None:
+            data.row = torch.tensor([int(rows[i])], dtype=torch.long)
+        graphs.append(data)
+    return graphs
+
+
 __all__ = [
     "COMMON_TOKENS",
     "SMILES_REGEX",
@@ -190,4 +260,5 @@ __all__ = [
     "coverage",
     "nci5k_path",
     "smiles_pieces",
+    "token_graphs",
 ]

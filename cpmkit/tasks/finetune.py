@@ -120,7 +120,7 @@ class FinetuneResult:
     test: float
     val_last: float
     test_last: float
-    model: GraphPredictor
+    model: torch.nn.Module
     config: dict
     num_tasks: int
     runtime_s: float = field(default=float("nan"))
@@ -279,7 +279,7 @@ def _better(value: float, best: float | None, higher: bool) -> bool:
 
 
 def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=None,
-             progress: bool = True) -> FinetuneResult:  # fmt: skip
+             progress: bool = True, model_factory=None) -> FinetuneResult:  # fmt: skip
     """Fine-tune a :class:`GraphPredictor` on ``split.train``, select on ``split.valid``.
 
     Parameters
@@ -296,6 +296,11 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
         Encoder weights to start from, see :func:`load_pretrained`; None = random init.
     progress : bool
         Show a tqdm bar over epochs.
+    model_factory : callable, optional
+        ``model_factory(num_tasks) -> nn.Module`` for an encoder other than the GNN (a SMILES
+        GRU, SchNet): any module mapping a PyG batch to ``(num_graphs, num_tasks)`` outputs.
+        It is called after seeding, so the same seed gives the same initial weights.
+        ``pretrained`` then does not apply; the config's encoder fields are ignored.
 
     Returns
     -------
@@ -321,18 +326,21 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
     if len(train_set) == 0:
         raise ValueError("the training split is empty")
     num_tasks = _num_tasks(dataset)
-    model = GraphPredictor(config.gnn_config(), num_tasks)
-    if pretrained is not None:
-        load_pretrained(model, pretrained)
-    model.to(device)
-    optimizer = torch.optim.Adam(
-        [
+    if model_factory is not None:
+        if pretrained is not None:
+            raise ValueError("pretrained= loads GNN weights; a model_factory builds its own model")
+        model = model_factory(num_tasks)
+        groups = [{"params": model.parameters()}]
+    else:
+        model = GraphPredictor(config.gnn_config(), num_tasks)
+        if pretrained is not None:
+            load_pretrained(model, pretrained)
+        groups = [
             {"params": model.gnn.parameters()},
             {"params": model.head.parameters(), "lr": config.lr * config.head_lr_scale},
-        ],
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-    )
+        ]
+    model.to(device)
+    optimizer = torch.optim.Adam(groups, lr=config.lr, weight_decay=config.weight_decay)
     kw = {"num_workers": config.num_workers}
     train_loader = _loader(train_set, config.batch_size, shuffle=True, seed=config.seed, **kw)
     eval_loaders = {
@@ -410,8 +418,9 @@ def _resolve_split(dataset, split, seed: int, smiles_cache: dict):
 
 
 def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=None,
-              progress: bool = True, split_seed: int | None = None,
-              split_method: str | None = None) -> pd.DataFrame:  # fmt: skip
+              progress: bool = True, split_seed: int | None = None, model_factory=None,
+              split_method: str | None = None, return_results: bool = False,
+              ):  # fmt: skip
     """Fine-tune once per seed and return one row per seed.
 
     Parameters
@@ -422,11 +431,13 @@ def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=Non
         so, as in Hu et al., every seed sees the same split and only the model seed changes.
         For ``"random"``/``"random_scaffold"`` the split seed is ``split_seed`` if given,
         else the run's seed. ``split_method=`` is accepted as another name for a method.
-    pretrained : see :func:`finetune`.
+    pretrained, model_factory : see :func:`finetune`.
+    return_results : bool
+        Also return the list of :class:`FinetuneResult` (histories and models), for curves.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or (DataFrame, list of FinetuneResult) with ``return_results``
         Columns ``seed, metric, best_epoch, val, test, val_last, test_last, runtime_s,
         split, split_sha256``. Feed it to :func:`summarize`.
 
@@ -436,19 +447,22 @@ def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=Non
         if split is not None:
             raise TypeError("give split= or split_method=, not both")
         split = split_method
-    rows, cache = [], {}
+    rows, results, cache = [], [], {}
     for seed in tqdm(list(seeds), desc="seeds", disable=not progress):
         run_split, method = _resolve_split(
             dataset, split, seed if split_seed is None else split_seed, cache
         )
         result = finetune(
-            dataset, run_split, dataclasses.replace(config, seed=int(seed)), pretrained, progress
+            dataset, run_split, dataclasses.replace(config, seed=int(seed)), pretrained, progress,
+            model_factory=model_factory,
         )
+        results.append(result)
         row = result.summary()
         row["split"] = method
         row["split_sha256"] = run_split.sha256() if hasattr(run_split, "sha256") else None
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return (table, results) if return_results else table
 
 
 def summarize(results, by=None, columns=("test", "test_last", "val"), digits: int = 3,
