@@ -81,6 +81,20 @@ def save_figure(fig, notebook: str, name: str) -> Path:
     return path
 
 
+def as_image(picture):
+    """A PIL image from what RDKit's drawing functions return.
+
+    That is a PIL image in a script, PNG bytes from the Cairo drawer, and, inside Jupyter (where
+    RDKit's notebook hooks are active), an IPython PNG object; ``ax.imshow`` needs the first.
+    Taught in ``notebooks/01_descriptors``.
+    """
+    from PIL import Image
+
+    if isinstance(picture, Image.Image):
+        return picture
+    return Image.open(io.BytesIO(getattr(picture, "data", picture)))
+
+
 def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: str | None = None):
     """A matplotlib figure of RDKit molecules in a grid, with optional legends.
 
@@ -88,7 +102,6 @@ def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: 
     elsewhere; drawing to PNG bytes ourselves gives one figure that ``save_figure`` can save
     in both. Taught in ``notebooks/00_quickstart``.
     """
-    from PIL import Image
     from rdkit.Chem.Draw import rdMolDraw2D
 
     mols = list(mols)
@@ -100,7 +113,7 @@ def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: 
     drawer = rdMolDraw2D.MolDraw2DCairo(cols * size[0], rows * size[1], size[0], size[1])
     drawer.DrawMolecules(mols, legends=legends)
     drawer.FinishDrawing()
-    image = Image.open(io.BytesIO(drawer.GetDrawingText()))
+    image = as_image(drawer.GetDrawingText())
     fig, ax = plt.subplots(figsize=(cols * size[0] / 100, rows * size[1] / 100 + 0.4))
     ax.imshow(image)
     ax.axis("off")
@@ -109,4 +122,4 @@ def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: 
     return fig
 
 
-__all__ = ["PALETTE", "STYLE", "molecule_grid", "save_figure", "use_style"]
+__all__ = ["PALETTE", "STYLE", "as_image", "molecule_grid", "save_figure", "use_style"]

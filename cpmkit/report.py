@@ -214,6 +214,61 @@ def load_results(run_dir: str | os.PathLike) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 # published vs ours
 # --------------------------------------------------------------------------------------------
+def gain_table(
+    runs: pd.DataFrame,
+    published: pd.DataFrame,
+    key: str,
+    baseline: str = "none",
+    treatment: str = "supervised_contextpred",
+    value: str = "test",
+    scale: float = 100.0,
+    decimals: int = 1,
+) -> pd.DataFrame:
+    """Ours beside published: the average over data sets without and with pre-training, and the gain.
+
+    Parameters
+    ----------
+    runs
+        One row per run with columns ``key`` (e.g. ``"architecture"``), ``"pretraining"``,
+        ``"dataset"`` and ``value``. Each data set's mean over seeds counts once in the average,
+        as in a paper's "Average" column.
+    published
+        Rows with ``key``, ``"pretraining"``, ``"mean"`` and ``"source"`` (``dataset`` =
+        ``"Average"`` rows are used when present), e.g. ``reproductions/published/hu2020.csv``.
+    baseline, treatment
+        The two ``pretraining`` values compared.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``key``: ``ours <baseline>``, ``ours <treatment>``, ``ours gain``, the same
+        three for the paper, ``same sign`` (whether both gains point the same way) and
+        ``datasets`` (how many data sets our average covers).
+
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    per_set = runs.groupby([key, "pretraining", "dataset"], sort=False)[value].mean() * scale
+    ours = per_set.groupby(level=[0, 1], sort=False).agg(["mean", "count"])
+    if "dataset" in published.columns and (published["dataset"] == "Average").any():
+        published = published[published["dataset"] == "Average"]
+    paper = published.set_index([key, "pretraining"])["mean"]
+    rows = []
+    for name in dict.fromkeys(per_set.index.get_level_values(0)):
+        row = {key: name}
+        for side, table in (("ours", ours["mean"]), ("paper", paper)):
+            before = table.get((name, baseline), math.nan)
+            after = table.get((name, treatment), math.nan)
+            row[f"{side} {baseline}"] = round(float(before), decimals)
+            row[f"{side} {treatment}"] = round(float(after), decimals)
+            row[f"{side} gain"] = round(float(after - before), decimals)
+        gains = (row["ours gain"], row["paper gain"])
+        row["same sign"] = (math.copysign(1, gains[0]) == math.copysign(1, gains[1])
+                            if not any(math.isnan(g) for g in gains) else None)
+        row["datasets"] = int(ours["count"].get((name, baseline), 0))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def markdown_table(table: pd.DataFrame, float_digits: int = 3) -> str:
     """A GitHub-flavoured markdown table of ``table`` (no index); NaN/None print as blank.
 

@@ -178,3 +178,48 @@ def test_markdown_table_and_save_table(tmp_path, monkeypatch):
     path = save_table("11_property_prediction", "table2", frame)
     assert path.read_text() == text
     assert pd.read_csv(tmp_path / "11_property_prediction.table2.csv").shape == (2, 3)
+
+
+def test_gain_table_averages_datasets_and_compares_signs():
+    import pandas as pd
+
+    from cpmkit.report import gain_table
+
+    runs = pd.DataFrame(
+        [  # GCN gains 10 points on A and 0 on B (average +5); GAT loses 10 on A only
+            ("GCN", "none", "A", 0.60), ("GCN", "none", "A", 0.70), ("GCN", "pre", "A", 0.75),
+            ("GCN", "none", "B", 0.80), ("GCN", "pre", "B", 0.80),
+            ("GAT", "none", "A", 0.70), ("GAT", "pre", "A", 0.60),
+        ],
+        columns=["architecture", "pretraining", "dataset", "test"],
+    )
+    published = pd.DataFrame(
+        [("GCN", "none", "Average", 68.9, "s"), ("GCN", "pre", "Average", 72.2, "s"),
+         ("GAT", "none", "Average", 66.8, "s"), ("GAT", "pre", "Average", 70.0, "s"),
+         ("GAT", "pre", "BBBP", 1.0, "s")],
+        columns=["architecture", "pretraining", "dataset", "mean", "source"],
+    )
+    table = gain_table(runs, published, key="architecture", treatment="pre").set_index(
+        "architecture")
+    assert table.loc["GCN", "ours none"] == 72.5  # mean of A (65) and B (80): each set once
+    assert table.loc["GCN", "ours gain"] == 5.0
+    assert table.loc["GCN", "paper gain"] == 3.3
+    assert bool(table.loc["GCN", "same sign"]) is True
+    assert bool(table.loc["GAT", "same sign"]) is False  # ours -10, paper +3.2
+    assert table.loc["GCN", "datasets"] == 2 and table.loc["GAT", "datasets"] == 1
+
+
+def test_as_image_accepts_pil_png_bytes_and_ipython_objects():
+    import io
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from cpmkit.plotting import as_image
+
+    picture = Image.new("RGB", (4, 3), "white")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    assert as_image(picture) is picture
+    assert as_image(buffer.getvalue()).size == (4, 3)
+    assert as_image(SimpleNamespace(data=buffer.getvalue())).size == (4, 3)  # IPython Image
