@@ -282,6 +282,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if record.status == "ok" else 1
 
 
+def cmd_lessons(args: argparse.Namespace) -> int:
+    from cpmkit.lessons import lesson_table, update_readme
+
+    if args.update:
+        changed = update_readme(args.update)
+        print(f"{args.update}: {'updated' if changed else 'already current'}")
+    else:
+        print(lesson_table(), end="")
+    return 0
+
+
 def _run_dir(given: str | None, profile: str | None) -> Path:
     from cpmkit.run import default_run_dir
 
@@ -341,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="default: reproductions/<name>/<scale>")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("lessons", help="the lesson table, made from the notebooks' headers")
+    p.add_argument("--update", metavar="README", default=None,
+                   help="rewrite the table between the markers of this file")
+    p.set_defaults(func=cmd_lessons)
 
     p = sub.add_parser("report", help="write SUMMARY.md for a run folder")
     p.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
