@@ -79,6 +79,10 @@ class MoleculeDataset(InMemoryDataset):
         Cache root; default ``cache_dir() / "processed"``.
     subset
         Use only the first ``subset`` data rows (a quick run; cached separately).
+    sample, sample_seed
+        Use ``sample`` data rows drawn at random without replacement (NumPy generator seeded
+        with ``sample_seed``), in file order; ``row`` still names the source row. A seeded
+        slice of a large corpus (MOSES) for a pre-training run that fits its time budget.
     smiles_col, label_cols
         Override the registry's columns, or name them for a CSV (default: a ``smiles`` column,
         no labels).
@@ -98,6 +102,8 @@ class MoleculeDataset(InMemoryDataset):
         root: str | os.PathLike | None = None,
         subset: int | None = None,
         *,
+        sample: int | None = None,
+        sample_seed: int = 0,
         smiles_col: str | None = None,
         label_cols: list[str] | None = None,
         transform=None,
@@ -105,8 +111,13 @@ class MoleculeDataset(InMemoryDataset):
     ):
         if subset is not None and (int(subset) != subset or subset < 1):
             raise ValueError(f"subset must be a positive integer, got {subset!r}")
+        if sample is not None and (int(sample) != sample or sample < 1):
+            raise ValueError(f"sample must be a positive integer, got {sample!r}")
+        if sample is not None and subset is not None:
+            raise ValueError("give subset (the first rows) or sample (random rows), not both")
         self.scheme = scheme
         self.subset = None if subset is None else int(subset)
+        self.sample = None if sample is None else (int(sample), int(sample_seed))
         self._featurize, self.version = _featurizer(scheme)
         self._args = (name if isinstance(name, str) else str(name), smiles_col, label_cols)
         self.key, folder = self._cache_key(name, smiles_col, label_cols)
@@ -142,6 +153,7 @@ class MoleculeDataset(InMemoryDataset):
             "scheme": self.scheme,
             "version": self.version,
             "subset": self.subset,
+            "sample": None if self.sample is None else list(self.sample),
             "smiles_col": smiles_col,
             "label_cols": None if label_cols is None else list(label_cols),
         }
@@ -167,6 +179,8 @@ class MoleculeDataset(InMemoryDataset):
         sub = _slug(version)
         if self.subset is not None:
             sub += f"-first{self.subset}"
+        if self.sample is not None:
+            sub += f"-sample{self.sample[0]}-seed{self.sample[1]}"
         if smiles_col is not None or label_cols is not None:
             cols = json.dumps([smiles_col, key["label_cols"]]).encode()
             sub += f"-cols{hashlib.sha256(cols).hexdigest()[:8]}"
@@ -191,9 +205,18 @@ class MoleculeDataset(InMemoryDataset):
         frame, smiles_col, label_cols, info = load_frame(
             name, smiles_col, label_cols, nrows=self.subset
         )
+        source_rows = None
+        if self.sample is not None:
+            size, seed = self.sample
+            size = min(size, len(frame))
+            source_rows = np.sort(np.random.default_rng(seed).choice(len(frame), size, replace=False))
+            frame = frame.iloc[source_rows].reset_index(drop=True)
         table = table_from_frame(
             frame, smiles_col, label_cols, str(name), info.name if info else None, info
         )
+        if source_rows is not None:  # positions in the sample -> rows of the source file
+            table.rows = source_rows[table.rows]
+            table.rejects["row"] = source_rows[table.rejects["row"].to_numpy(dtype=np.int64)]
         graphs = []
         bad_rows = table.rejects["row"].tolist()
         bad_smiles = table.rejects["smiles"].tolist()

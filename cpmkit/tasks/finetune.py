@@ -25,6 +25,7 @@ import torch
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
+from cpmkit.device import resolve_device
 from cpmkit.models.gnn import GNN
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
 from cpmkit.models.pretrained import HU_WEIGHTS, load_hu_weights
@@ -143,16 +144,6 @@ class FinetuneResult:
             f"FinetuneResult({self.metric}: test={self.test:.4f} at best-val epoch "
             f"{self.best_epoch} (val={self.val:.4f}); last epoch test={self.test_last:.4f})"
         )
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; anything else as given.
-
-    Taught in ``notebooks/11_property_prediction``.
-    """
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _subset(dataset, index):
