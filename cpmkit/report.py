@@ -390,6 +390,88 @@ def published_vs_ours(
     return table[columns]
 
 
+def _per_set(runs: pd.DataFrame, keys: list[str], value: str, scale: float) -> pd.DataFrame:
+    grouped = runs.groupby(keys, sort=False)[value]
+    return pd.DataFrame({"mean": grouped.mean() * scale, "std": grouped.std(ddof=1) * scale,
+                         "n": grouped.count()}).reset_index()
+
+
+def strategy_table(
+    runs: pd.DataFrame,
+    published: pd.DataFrame,
+    method: str = "pretraining",
+    value: str = "test",
+    scale: float = 100.0,
+    decimals: int = 1,
+) -> pd.DataFrame:
+    """A paper's method x data set table (Hu et al. Table 1), our row above the paper's.
+
+    ``runs`` holds one row per fine-tuning run with columns ``method``, ``"dataset"`` and
+    ``value``; ``published`` the cited rows with the same ``method`` and ``dataset`` names and
+    ``mean``/``std``. Cells read ``mean ± std`` (ours over seeds). ``Average`` is the mean over
+    the data sets of this run on both sides (recomputed for the paper from its cells, so the two
+    averages cover the same sets). Returns one row per (method, ``source``) with ``source`` in
+    ``ours``/``paper``. Taught in ``notebooks/05_context_prediction``.
+    """
+    ours = _per_set(runs, [method, "dataset"], value, scale)
+    sets = list(dict.fromkeys(ours["dataset"]))
+    paper = published[published["dataset"].isin(sets)].set_index([method, "dataset"])
+    rows = []
+    for name in dict.fromkeys(ours[method]):
+        mine = ours[ours[method] == name].set_index("dataset")
+        row_ours, row_paper = {method: name, "source": "ours"}, {method: name, "source": "paper"}
+        for dataset in sets:
+            if dataset in mine.index:
+                m = mine.loc[dataset]
+                row_ours[dataset] = format_mean_std(m["mean"], m["std"], decimals)
+            key = (name, dataset)
+            if key in paper.index:
+                p = paper.loc[key]
+                std = pd.to_numeric(p.get("std"), errors="coerce")
+                row_paper[dataset] = format_mean_std(float(p["mean"]), std, decimals)
+        row_ours["Average"] = format_mean_std(mine.loc[mine.index.isin(sets), "mean"].mean(),
+                                              None, decimals)
+        cells = [float(paper.loc[(name, d), "mean"]) for d in sets if (name, d) in paper.index]
+        row_paper["Average"] = (format_mean_std(sum(cells) / len(cells), None, decimals)
+                                if len(cells) == len(sets) else "n/a")
+        rows += [row_ours, row_paper]
+    return pd.DataFrame(rows).fillna("n/a")
+
+
+def gain_signs(
+    runs: pd.DataFrame,
+    published: pd.DataFrame,
+    method: str = "pretraining",
+    baseline: str = "none",
+    value: str = "test",
+    scale: float = 100.0,
+    decimals: int = 1,
+) -> pd.DataFrame:
+    """Per method and data set: our gain over ``baseline`` beside the paper's, and whether the
+    signs agree.
+
+    ``ours se`` is the standard error of our gain (sample std over seeds of each side);
+    ``clear`` says whether our gain is more than two of them away from zero, so a sign that
+    disagrees inside the noise reads as such. Taught in ``notebooks/05_context_prediction``.
+    """
+    ours = _per_set(runs, [method, "dataset"], value, scale).set_index([method, "dataset"])
+    paper = published.set_index([method, "dataset"])["mean"].astype(float)
+    rows = []
+    for (name, dataset), m in ours.iterrows():
+        if name == baseline or (baseline, dataset) not in ours.index:
+            continue
+        b = ours.loc[(baseline, dataset)]
+        gain = m["mean"] - b["mean"]
+        se = math.sqrt((m["std"] ** 2) / m["n"] + (b["std"] ** 2) / b["n"]) if min(
+            m["n"], b["n"]) > 1 else float("nan")
+        theirs = (paper.get((name, dataset), math.nan) - paper.get((baseline, dataset), math.nan))
+        same = None if math.isnan(theirs) else (gain > 0) == (theirs > 0)
+        rows.append({method: name, "dataset": dataset, "ours gain": round(gain, decimals),
+                     "ours se": round(se, decimals), "paper gain": round(theirs, decimals),
+                     "same sign": same, "clear": bool(abs(gain) > 2 * se) if se == se else None})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------------------------
 # the run summary
 # --------------------------------------------------------------------------------------------
@@ -537,6 +619,8 @@ def write_summary(
 
 __all__ = [
     "format_mean_std",
+    "gain_signs",
+    "strategy_table",
     "load_results",
     "notebook_name",
     "output_dir",

@@ -45,7 +45,8 @@ class Readout(Strategy):
         nodes = self.encoder(batch.x, batch.edge_index, batch.edge_attr)
         counts = torch.bincount(batch.batch).float()
         pooled = torch.zeros(len(counts), nodes.size(1)).index_add_(0, batch.batch, nodes)
-        return torch.nn.functional.mse_loss(self.head(pooled / counts[:, None]).view(-1), counts / 10)
+        guess = self.head(pooled / counts[:, None]).view(-1)
+        return torch.nn.functional.mse_loss(guess, counts / 10)
 
 
 def test_toy_strategy_plugs_in_and_learns(corpus, tmp_path):

@@ -209,7 +209,8 @@ class MoleculeDataset(InMemoryDataset):
         if self.sample is not None:
             size, seed = self.sample
             size = min(size, len(frame))
-            source_rows = np.sort(np.random.default_rng(seed).choice(len(frame), size, replace=False))
+            draw = np.random.default_rng(seed).choice(len(frame), size, replace=False)
+            source_rows = np.sort(draw)
             frame = frame.iloc[source_rows].reset_index(drop=True)
         table = table_from_frame(
             frame, smiles_col, label_cols, str(name), info.name if info else None, info

@@ -140,8 +140,15 @@ def get_dataset_info(name: str) -> DatasetInfo:
         ) from None
 
 
+def display_name(name: str) -> str:
+    """The short name papers print for a registry dataset (``"bbbp"`` -> ``"BBBP"``): the part of
+    its title before the colon. Taught in ``notebooks/11_property_prediction``."""
+    return get_dataset_info(name).title.split(":")[0].strip()
+
+
 __all__ = [
     "REGISTRY_PATH",
+    "display_name",
     "TASK_TYPES",
     "DatasetInfo",
     "FileEntry",

@@ -172,7 +172,8 @@ def _state_digest(module: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for key, value in module.state_dict().items():
         digest.update(key.encode())
-        digest.update(value.detach().cpu().contiguous().view(-1).to(torch.float64).numpy().tobytes())
+        flat = value.detach().cpu().reshape(-1).to(torch.float64)
+        digest.update(flat.numpy().tobytes())
     return digest.hexdigest()
 
 

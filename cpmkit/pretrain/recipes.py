@@ -1,0 +1,122 @@
+"""Hu et al.'s pre-training recipes by name: one strategy, or a strategy then supervised.
+
+``pretrain_recipe("supervised_contextpred", ...)`` runs context prediction on the unlabelled
+corpus, then graph-level supervised pre-training on the labelled one starting from that
+encoder -- the paper's Table 1 row "Supervised + ContextPred". Every stage goes through the one
+loop, so each is cached, resumable and seeded. What lessons 04 and 05 and the Table 1
+reproduction would otherwise each write. Taught in ``notebooks/05_context_prediction``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+
+from cpmkit.models.graph_model import GNNConfig
+from cpmkit.pretrain.autoencoding import EdgePrediction
+from cpmkit.pretrain.base import Strategy
+from cpmkit.pretrain.context import ContextPrediction
+from cpmkit.pretrain.contrastive import GraphInfomax
+from cpmkit.pretrain.loop import PretrainConfig, PretrainResult, pretrain
+from cpmkit.pretrain.masking import AttributeMasking
+from cpmkit.pretrain.supervised import SupervisedPretraining
+from cpmkit.seed import seed_everything
+
+#: the strategies of Hu et al. by the names their code and Table 1 use
+STRATEGIES: dict[str, type[Strategy]] = {
+    "infomax": GraphInfomax,
+    "edgepred": EdgePrediction,
+    "attrmasking": AttributeMasking,
+    "contextpred": ContextPrediction,
+    "supervised": SupervisedPretraining,
+}
+SELF_SUPERVISED = ("infomax", "edgepred", "attrmasking", "contextpred")
+#: Table 1's rows: each self-supervised strategy alone, supervised alone, and each followed by
+#: supervised pre-training (``supervised_<name>``)
+RECIPES: dict[str, tuple[str, ...]] = {
+    **{name: (name,) for name in SELF_SUPERVISED},
+    "supervised": ("supervised",),
+    **{f"supervised_{name}": (name, "supervised") for name in SELF_SUPERVISED},
+}
+
+
+def build_strategy(name: str, gnn: GNNConfig, seed: int = 0, init=None, **hparams) -> Strategy:
+    """Seed, build a fresh encoder (``gnn``, pre-training dropout included), wrap it.
+
+    ``init`` (a path to an encoder state_dict, e.g. an earlier stage's ``encoder.pt``) starts
+    the encoder from those weights. ``hparams`` go to the strategy (``mask_rate=0.3``,
+    ``context_size=2``, ``num_tasks=617``). Taught in ``notebooks/05_context_prediction``.
+    """
+    if name not in STRATEGIES:
+        raise KeyError(f"unknown strategy {name!r}; choose one of {sorted(STRATEGIES)}")
+    seed_everything(seed)
+    encoder = gnn.build_gnn()
+    if init is not None:
+        encoder.load_state_dict(torch.load(init, map_location="cpu", weights_only=True))
+    return STRATEGIES[name](encoder, **hparams)
+
+
+def pretrain_recipe(
+    recipe: str,
+    gnn: GNNConfig,
+    corpus,
+    config: PretrainConfig,
+    supervised_corpus=None,
+    supervised_config: PretrainConfig | None = None,
+    hparams: dict[str, dict] | None = None,
+    progress: bool = True,
+) -> list[PretrainResult]:
+    """Run the stages of one recipe; returns one result per stage (the last is the encoder).
+
+    Parameters
+    ----------
+    recipe
+        A key of :data:`RECIPES` (``"attrmasking"``, ``"supervised_contextpred"``, ...).
+    gnn
+        The encoder architecture (Hu et al.: GIN, 5 x 300, dropout 0 in pre-training).
+    corpus, config
+        The unlabelled corpus and the loop's settings for self-supervised stages.
+    supervised_corpus, supervised_config
+        The labelled corpus (``SupervisedCorpus.dataset``) and settings of a supervised stage
+        (default: ``config``).
+    hparams
+        Per strategy name, its settings, e.g. ``{"attrmasking": {"mask_rate": 0.3}}``.
+
+    Taught in ``notebooks/05_context_prediction``.
+    """
+    if recipe not in RECIPES:
+        raise KeyError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    hparams = hparams or {}
+    results: list[PretrainResult] = []
+    init: Path | None = None
+    for name in RECIPES[recipe]:
+        settings = dict(hparams.get(name, {}))
+        stage_corpus, stage_config = corpus, config
+        if name == "supervised":
+            if supervised_corpus is None:
+                raise ValueError(f"recipe {recipe!r} needs a supervised_corpus")
+            stage_corpus = supervised_corpus
+            stage_config = supervised_config or config
+            settings.setdefault("num_tasks", supervised_corpus.num_tasks)
+        strategy = build_strategy(name, gnn, seed=stage_config.seed, init=init, **settings)
+        result = pretrain(strategy, stage_corpus, stage_config, progress=progress)
+        results.append(result)
+        init = result.encoder_path
+    return results
+
+
+def with_dropout(gnn: GNNConfig, drop_ratio: float) -> GNNConfig:
+    """The same architecture with another dropout (Hu et al.: 0 to pre-train, 0.5 to fine-tune)."""
+    return dataclasses.replace(gnn, drop_ratio=drop_ratio)
+
+
+__all__ = [
+    "RECIPES",
+    "SELF_SUPERVISED",
+    "STRATEGIES",
+    "build_strategy",
+    "pretrain_recipe",
+    "with_dropout",
+]
