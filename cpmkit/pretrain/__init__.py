@@ -3,14 +3,20 @@
 Hu et al.'s graph strategies: :class:`AttributeMasking` (``masking``),
 :class:`ContextPrediction` (``context``), :class:`EdgePrediction` (``autoencoding``),
 :class:`GraphInfomax` (``contrastive``) and :class:`SupervisedPretraining` (``supervised``).
+On SMILES: :class:`MaskedLanguageModeling` (``masking_smiles``, ChemBERTa),
+:class:`NextTokenPrediction` (``autoregressive``, MolGPT) and :class:`SmilesAutoencoding`
+(``autoencoding``, SMILES Transformer).
 """
 
-from cpmkit.pretrain.autoencoding import EdgePrediction
+from cpmkit.pretrain.autoencoding import EdgePrediction, SmilesAutoencoding
+from cpmkit.pretrain.autoregressive import NextTokenPrediction
 from cpmkit.pretrain.base import Strategy
 from cpmkit.pretrain.context import ContextPrediction
 from cpmkit.pretrain.contrastive import GraphInfomax
 from cpmkit.pretrain.loop import PretrainConfig, PretrainResult, pretrain
 from cpmkit.pretrain.masking import AttributeMasking
+from cpmkit.pretrain.masking_smiles import MaskedLanguageModeling
+from cpmkit.pretrain.smiles import SmilesCorpus
 from cpmkit.pretrain.supervised import SupervisedCorpus, SupervisedPretraining, supervised_corpus
 
 __all__ = [
@@ -18,8 +24,12 @@ __all__ = [
     "ContextPrediction",
     "EdgePrediction",
     "GraphInfomax",
+    "MaskedLanguageModeling",
+    "NextTokenPrediction",
     "PretrainConfig",
     "PretrainResult",
+    "SmilesAutoencoding",
+    "SmilesCorpus",
     "Strategy",
     "SupervisedCorpus",
     "SupervisedPretraining",

@@ -1,6 +1,9 @@
-r"""Autoencoding on graphs: Hu et al.'s edge prediction (survey section 2.1).
+r"""Autoencoding (survey section 2.1): reconstruct the molecule from its own encoding.
 
-The encoder's atom vectors must reconstruct the molecule's adjacency: a bonded pair scores
+Two members: on graphs, Hu et al.'s edge prediction (:class:`EdgePrediction`); on SMILES, the
+SMILES Transformer of Honda et al. (:class:`SmilesAutoencoding`, below, with its own equation).
+
+Edge prediction: the encoder's atom vectors must reconstruct the molecule's adjacency: a bonded pair scores
 high, a random non-bonded pair low (a graph autoencoder with an inner-product decoder, as in
 GraphSAGE's unsupervised loss and Hu et al.'s ``pretrain_edgepred.py``):
 
@@ -10,7 +13,8 @@ GraphSAGE's unsupervised loss and Hu et al.'s ``pretrain_edgepred.py``):
 
 :math:`E^+` holds every bond once; :math:`E^-` holds as many distinct non-bonded atom pairs
 of the same molecule, drawn uniformly (Hu et al.'s ``NegativeEdge`` draws ``|E|/2`` of them,
-``|E|`` counting both directions). Taught in ``notebooks/04_masked_components``.
+``|E|`` counting both directions). Taught in ``notebooks/04_masked_components`` and
+``notebooks/02_autoencoding``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cpmkit.featurize.augment import canonical_smiles, randomize_smiles
+from cpmkit.featurize.parse import parse_smiles
+from cpmkit.models.hub import model_summary
 from cpmkit.pretrain.base import Strategy
+from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, tokenizer_digest
 
 
 def negative_edges(data, oversample: int = 5):
@@ -69,4 +77,73 @@ class EdgePrediction(Strategy):
         return loss, {"acc": correct.item()}
 
 
-__all__ = ["EdgePrediction", "negative_edges"]
+# -- SMILES autoencoding: SMILES Transformer (Honda et al. 2019) ------------------------------
+# A separate method on another input (SMILES strings, not graphs); it shares only the family.
+
+
+class SmilesAutoencoding(Strategy):
+    r"""SMILES Transformer's pre-training: rewrite a (random) SMILES as the canonical SMILES.
+
+    The encoder reads :math:`\tilde x` (a random SMILES of the molecule when ``randomize``,
+    else the given SMILES), the decoder writes the canonical SMILES :math:`y` token by token:
+
+    .. math:: \mathcal{L}_{\mathrm{AE}} = -\frac{1}{|y|}\sum_{t} \log p\big(y_t \mid y_{<t},
+              \mathrm{Enc}(\tilde x)\big).
+
+    Parameters
+    ----------
+    encoder : transformers.BartForConditionalGeneration
+        ``cpmkit.models.smiles_transformer.build_smiles_transformer(tokenizer, config)``; the
+        whole encoder-decoder is saved (``smiles_fingerprint`` reads its encoder).
+    tokenizer : transformers.PreTrainedTokenizerFast
+    randomize : bool
+        Honda et al. feed enumerated SMILES (``True``); ``False`` reconstructs the canonical
+        SMILES from itself (a plain autoencoder, an easier copy task).
+    max_length : int, optional
+        A molecule whose input or target has more tokens is skipped; default: the model's
+        positions. A SMILES that RDKit cannot parse is skipped too (no canonical target).
+
+    Taught in ``notebooks/02_autoencoding``.
+    """
+
+    name = "smiles_ae"
+
+    def __init__(self, encoder, tokenizer, randomize: bool = True, max_length: int | None = None):
+        super().__init__(encoder)
+        self.tokenizer = tokenizer
+        self.randomize = bool(randomize)
+        self.max_length = int(max_length or encoder.config.max_position_embeddings)
+
+    def transform(self, item):
+        mol = parse_smiles(item_smiles(item)).mol
+        if mol is None:
+            return None
+        target = canonical_smiles(mol)
+        source = randomize_smiles(mol) if self.randomize else target
+        source_ids = encode(self.tokenizer, source, self.max_length, truncate=False)
+        target_ids = encode(self.tokenizer, target, self.max_length, truncate=False)
+        if source_ids is None or target_ids is None:
+            return None
+        # the decoder starts from <s> (decoder_start_token_id) and writes y_1 ... </s>
+        return {"input_ids": source_ids, "labels": target_ids[1:]}
+
+    def collate(self, items):
+        return pad_batch(items, {"input_ids": self.tokenizer.pad_token_id, "labels": -100})
+
+    def loss(self, batch):
+        out = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                           labels=batch["labels"])  # fmt: skip
+        scored = batch["labels"] != -100
+        hits = out.logits.argmax(-1)[scored] == batch["labels"][scored]
+        return out.loss, {"acc": hits.float().mean().item()}
+
+    def hparams(self):
+        return {
+            "randomize": self.randomize,
+            "max_length": self.max_length,
+            "model": model_summary(self.encoder),
+            "tokenizer": tokenizer_digest(self.tokenizer),
+        }
+
+
+__all__ = ["EdgePrediction", "SmilesAutoencoding", "negative_edges"]
