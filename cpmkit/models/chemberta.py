@@ -21,38 +21,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 from transformers import RobertaConfig, RobertaForMaskedLM, RobertaModel
 
+from cpmkit.models.transformer_size import TransformerSize
+
 
 @dataclass
-class ChemBERTaConfig:
+class ChemBERTaConfig(TransformerSize):
     """Size of a RoBERTa masked LM (defaults: a CPU-sized model, not ChemBERTa's 6 x 768).
 
     ``intermediate_size=None`` means ``4 * hidden_size``; ``max_length`` counts ``<s>`` and
     ``</s>``. Taught in ``notebooks/04_masked_components``.
     """
-
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int | None = None
-    max_length: int = 128
-    dropout: float = 0.1
-
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ChemBERTaConfig:
-        """Build from a dict, ignoring keys that are not fields."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
     def to_hf(self, tokenizer) -> RobertaConfig:
         """The transformers config over ``tokenizer``'s vocabulary and special tokens."""

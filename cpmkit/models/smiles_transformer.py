@@ -25,38 +25,23 @@ Taught in ``notebooks/02_autoencoding``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from transformers import BartConfig, BartForConditionalGeneration
 
+from cpmkit.models.transformer_size import TransformerSize
+
 
 @dataclass
-class SmilesTransformerConfig:
+class SmilesTransformerConfig(TransformerSize):
     """Size of the encoder-decoder (defaults: CPU-sized; the paper: 4 layers, 4 heads, 256).
 
     ``num_layers`` is per side (encoder and decoder); ``intermediate_size=None`` means
     ``4 * hidden_size``; ``max_length`` counts ``<s>``/``</s>``.
     Taught in ``notebooks/02_autoencoding``.
     """
-
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int | None = None
-    max_length: int = 128
-    dropout: float = 0.1
-
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> SmilesTransformerConfig:
-        """Build from a dict, ignoring keys that are not fields."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
     def to_hf(self, tokenizer) -> BartConfig:
         """The transformers config over ``tokenizer``'s vocabulary and special tokens."""
