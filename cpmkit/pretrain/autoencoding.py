@@ -3,9 +3,9 @@ r"""Autoencoding (survey section 2.1): reconstruct the molecule from its own enc
 Two members: on graphs, Hu et al.'s edge prediction (:class:`EdgePrediction`); on SMILES, the
 SMILES Transformer of Honda et al. (:class:`SmilesAutoencoding`, below, with its own equation).
 
-Edge prediction: the encoder's atom vectors must reconstruct the molecule's adjacency: a bonded pair scores
-high, a random non-bonded pair low (a graph autoencoder with an inner-product decoder, as in
-GraphSAGE's unsupervised loss and Hu et al.'s ``pretrain_edgepred.py``):
+Edge prediction: the encoder's atom vectors must reconstruct the molecule's adjacency: a bonded
+pair scores high, a random non-bonded pair low (a graph autoencoder with an inner-product
+decoder, as in GraphSAGE's unsupervised loss and Hu et al.'s ``pretrain_edgepred.py``):
 
 .. math::
     \mathcal{L}_{\mathrm{EP}} = -\frac{1}{|E^+|}\sum_{(u,v) \in E^+} \log \sigma(h_u^\top h_v)
@@ -24,9 +24,8 @@ import torch.nn.functional as F
 
 from cpmkit.featurize.augment import canonical_smiles, randomize_smiles
 from cpmkit.featurize.parse import parse_smiles
-from cpmkit.models.hub import model_summary
 from cpmkit.pretrain.base import Strategy
-from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, tokenizer_digest
+from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams
 
 
 def negative_edges(data, oversample: int = 5):
@@ -138,12 +137,7 @@ class SmilesAutoencoding(Strategy):
         return out.loss, {"acc": hits.float().mean().item()}
 
     def hparams(self):
-        return {
-            "randomize": self.randomize,
-            "max_length": self.max_length,
-            "model": model_summary(self.encoder),
-            "tokenizer": tokenizer_digest(self.tokenizer),
-        }
+        return sequence_hparams(self)
 
 
 __all__ = ["EdgePrediction", "SmilesAutoencoding", "negative_edges"]

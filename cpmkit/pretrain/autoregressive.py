@@ -20,10 +20,9 @@ import numpy as np
 import torch
 
 from cpmkit.featurize.parse import parse_smiles
-from cpmkit.models.hub import model_summary
 from cpmkit.models.molgpt import MolGPT, encode_scaffolds, molecular_properties, scaffold_smiles
 from cpmkit.pretrain.base import Strategy
-from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, tokenizer_digest, view_smiles
+from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams, view_smiles
 
 IGNORE_INDEX = -100
 
@@ -101,12 +100,7 @@ class NextTokenPrediction(Strategy):
         return out.loss, {"acc": hits.float().mean().item()}
 
     def hparams(self):
-        return {
-            "randomize": self.randomize,
-            "max_length": self.max_length,
-            "model": model_summary(self.encoder),
-            "tokenizer": tokenizer_digest(self.tokenizer),
-        }
+        return sequence_hparams(self)
 
 
 __all__ = ["NextTokenPrediction"]

@@ -26,9 +26,8 @@ from __future__ import annotations
 import torch
 from transformers import RobertaForMaskedLM
 
-from cpmkit.models.hub import model_summary
 from cpmkit.pretrain.base import Strategy
-from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, tokenizer_digest, view_smiles
+from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams, view_smiles
 
 IGNORE_INDEX = -100  # the label of a position that is not predicted (PyTorch's default)
 
@@ -140,13 +139,7 @@ class MaskedLanguageModeling(Strategy):
         return out.loss, {"acc": hits.float().mean().item()}
 
     def hparams(self):
-        return {
-            "mask_prob": self.mask_prob,
-            "randomize": self.randomize,
-            "max_length": self.max_length,
-            "model": model_summary(self.encoder),
-            "tokenizer": tokenizer_digest(self.tokenizer),
-        }
+        return {"mask_prob": self.mask_prob, **sequence_hparams(self)}
 
 
 __all__ = ["IGNORE_INDEX", "MaskedLanguageModeling", "mask_tokens"]

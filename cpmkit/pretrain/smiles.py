@@ -113,12 +113,27 @@ def tokenizer_digest(tokenizer) -> str:
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     return hashlib.sha256(repr(vocab).encode()).hexdigest()[:12]
 
+def sequence_hparams(strategy) -> dict:
+    """What every SMILES strategy's run identity holds: the view, the model, the vocabulary.
+
+    Taught in ``notebooks/03_autoregressive``.
+    """
+    from cpmkit.models.hub import model_summary
+
+    return {
+        "randomize": strategy.randomize,
+        "max_length": strategy.max_length,
+        "model": model_summary(strategy.encoder),
+        "tokenizer": tokenizer_digest(strategy.tokenizer),
+    }
+
 
 __all__ = [
     "SmilesCorpus",
     "encode",
     "item_smiles",
     "pad_batch",
+    "sequence_hparams",
     "tokenizer_digest",
     "view_smiles",
 ]
