@@ -1,4 +1,5 @@
-"""cpmkit.report and cpmkit.plotting: results as data, the run summary, published vs ours."""
+"""cpmkit.results, .comparison, .report and .plotting: results as data, published vs ours, the
+run summary."""
 
 import json
 import math
@@ -7,15 +8,10 @@ import matplotlib
 import pandas as pd
 import pytest
 
+from cpmkit.comparison import format_mean_std, published_vs_ours
 from cpmkit.profiles import resolve
-from cpmkit.report import (
-    format_mean_std,
-    load_results,
-    output_dir,
-    published_vs_ours,
-    save_results,
-    write_summary,
-)
+from cpmkit.report import write_summary
+from cpmkit.results import load_results, output_dir, save_results
 
 matplotlib.use("Agg")
 
@@ -164,7 +160,7 @@ def test_markdown_table_and_save_table(tmp_path, monkeypatch):
     import numpy as np
     import pandas as pd
 
-    from cpmkit.report import markdown_table, save_table
+    from cpmkit.results import markdown_table, save_table
 
     frame = pd.DataFrame({"model": ["a|b", "c"], "auc": [0.71234, np.nan], "n": [3, 4]})
     text = markdown_table(frame)
@@ -183,7 +179,7 @@ def test_markdown_table_and_save_table(tmp_path, monkeypatch):
 def test_gain_table_averages_datasets_and_compares_signs():
     import pandas as pd
 
-    from cpmkit.report import gain_table
+    from cpmkit.comparison import gain_table
 
     runs = pd.DataFrame(
         [  # GCN gains 10 points on A and 0 on B (average +5); GAT loses 10 on A only
@@ -223,3 +219,33 @@ def test_as_image_accepts_pil_png_bytes_and_ipython_objects():
     assert as_image(picture) is picture
     assert as_image(buffer.getvalue()).size == (4, 3)
     assert as_image(SimpleNamespace(data=buffer.getvalue())).size == (4, 3)  # IPython Image
+
+
+def test_report_still_exports_every_public_name():
+    # notebooks import from cpmkit.report: the split must not break them
+    import cpmkit.comparison
+    import cpmkit.report
+    import cpmkit.results
+
+    for module in (cpmkit.comparison, cpmkit.results):
+        for name in module.__all__:
+            assert getattr(cpmkit.report, name) is getattr(module, name), name
+            assert name in cpmkit.report.__all__, name
+
+
+def test_results_files_are_written_atomically(run_dir, monkeypatch):
+    # a failed write leaves the old file whole and no temporary file behind
+    import cpmkit.atomic
+
+    path = save_results("03_demo", {"a": 1}, pd.DataFrame({"x": [1]}), {"x": 1.0})
+    before = path.read_text()
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cpmkit.atomic.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_results("03_demo", {"a": 2}, pd.DataFrame({"x": [2]}), {"x": 2.0})
+    assert path.read_text() == before
+    assert sorted(p.name for p in run_dir.iterdir()) == ["03_demo.results.csv",
+                                                         "03_demo.results.json"]
