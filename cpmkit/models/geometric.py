@@ -41,6 +41,36 @@ class RadiusGraph(nn.Module):
         return radius_graph_dense(pos, batch, self.cutoff)
 
 
+class SchNetEncoder(nn.Module):
+    """SchNet's atom vectors (embedding + interaction blocks, no readout): a geometry encoder.
+
+    ``forward(z, pos, batch)`` -> ``(num_atoms, out_dim)``, invariant to rotations and
+    translations of ``pos`` (it reads distances only), as :mod:`cpmkit.models.encoders` asks.
+    The modules are PyG's own (``SchNet.embedding``, ``distance_expansion``, ``interactions``).
+    """
+
+    family = "geometry"
+
+    def __init__(self, hidden_channels: int = 64, num_interactions: int = 3,
+                 num_gaussians: int = 50, cutoff: float = 5.0):
+        super().__init__()
+        schnet = SchNet(hidden_channels=hidden_channels, num_filters=hidden_channels,
+                        num_interactions=num_interactions, num_gaussians=num_gaussians,
+                        cutoff=cutoff)  # fmt: skip
+        self.embedding, self.distance_expansion = schnet.embedding, schnet.distance_expansion
+        self.interactions = schnet.interactions
+        self.neighbours = RadiusGraph(cutoff)
+        self.out_dim = hidden_channels
+
+    def forward(self, z: torch.Tensor, pos: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        edge_index, edge_weight = self.neighbours(pos, batch)
+        edge_attr = self.distance_expansion(edge_weight)
+        h = self.embedding(z)
+        for interaction in self.interactions:
+            h = h + interaction(h, edge_index, edge_weight, edge_attr)
+        return h
+
+
 class SchNetPredictor(nn.Module):
     """SchNet over ``batch.z`` / ``batch.pos``, returning ``(num_graphs, num_tasks)`` outputs.
 

@@ -220,9 +220,11 @@ class GNN(nn.Module):
         ``"gin"``, ``"gcn"``, ``"graphsage"`` or ``"gat"``.
 
     Keys of ``state_dict()``: ``x_embedding1``, ``x_embedding2``, ``gnns.{i}.*``,
-    ``batch_norms.{i}.*`` -- the same as the published files. Taught in
-    ``notebooks/11_property_prediction``.
+    ``batch_norms.{i}.*`` -- the same as the published files. A graph encoder of the contract in
+    :mod:`cpmkit.models.encoders`. Taught in ``notebooks/11_property_prediction``.
     """
+
+    family = "graph"
 
     def __init__(
         self,

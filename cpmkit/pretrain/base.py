@@ -13,8 +13,30 @@ optimizer, checkpoints, resume, several processes:
    e.g. a context ring that falls outside a small molecule) and is dropped here.
 3. ``loss(batch)``: the objective, a scalar tensor, or ``(loss, {"acc": ...})`` to log more.
 
-``forward`` is ``loss``, so ``DistributedDataParallel(strategy)(batch)`` works unchanged, and
-``after_step()`` runs after each optimizer step (an EMA target network updates there).
+``forward`` is ``loss``, so ``DistributedDataParallel(strategy)(batch)`` works unchanged.
+
+The rest of the contract, for methods that need more:
+
+- **Any batch shape.** ``collate`` may return a PyG ``Batch``, a tensor, or any nesting of
+  tuples, lists and dicts of them (``(view1, view2)`` for two augmented views); the loop moves
+  every leaf to the device.
+- **After each optimizer step** the loop calls ``after_step(step)`` with the number of optimizer
+  steps taken so far (a momentum target network or a queue updates there; a schedule of the
+  momentum reads ``step``).
+- **Parameter groups.** ``param_groups()`` returns what the optimizer gets; override it to,
+  say, exempt biases and norms from weight decay (MolGPT's trainer does).
+- **Named parts.** ``parts()`` names the networks fine-tuning may start from; the default is
+  ``{"encoder": self.encoder}``. A two-encoder method (2D + 3D, graph + SMILES, text +
+  molecule) returns e.g. ``{"graph": ..., "geometry": ...}``; the loop writes each as
+  ``<part>.pt`` and ``finetune(pretrained=out_dir, part="graph")`` starts from one.
+- **Encoders** follow the contract of :mod:`cpmkit.models.encoders` (what a graph, a 3D and a
+  sequence encoder take and return).
+- **Several processes.** Under ``torchrun`` each process computes ``loss`` on its share of the
+  global batch. A loss over in-batch negatives that should see the *global* batch gathers its
+  vectors with :func:`cpmkit.pretrain.distributed.gather_with_grad`; then N processes optimise
+  the same objective as one. Hu et al.'s strategies do not (their negatives, as in their code,
+  come from the process's own share).
+
 Taught in ``notebooks/04_masked_components`` and ``notebooks/05_context_prediction``.
 """
 
@@ -59,11 +81,19 @@ class Strategy(nn.Module):
         return data
 
     def collate(self, items: list) -> Any:
-        """Inputs -> one batch; ``None`` items are dropped; ``None`` if nothing is left."""
+        """Inputs -> one batch; ``None`` items are dropped; ``None`` if nothing is left.
+
+        Graphs become one PyG ``Batch``; items that are tuples of graphs (two views of each
+        molecule) become a tuple of ``Batch`` objects, view by view.
+        """
         items = [item for item in items if item is not None]
         if not items:
             return None
-        return Batch.from_data_list(items, follow_batch=list(self.follow_batch))
+        follow = list(self.follow_batch)
+        if isinstance(items[0], tuple):
+            return tuple(Batch.from_data_list(list(view), follow_batch=follow)
+                         for view in zip(*items))  # fmt: skip
+        return Batch.from_data_list(items, follow_batch=follow)
 
     def loss(self, batch) -> torch.Tensor | tuple[torch.Tensor, dict[str, float]]:
         """The pre-training objective on one batch (a scalar to minimise)."""
@@ -73,17 +103,34 @@ class Strategy(nn.Module):
         # DistributedDataParallel synchronises gradients of what forward() computed
         return self.loss(batch)
 
-    def after_step(self) -> None:
-        """Hook after each optimizer step (e.g. a momentum update of a target network)."""
+    def after_step(self, step: int) -> None:
+        """Hook after optimizer step number ``step`` (1, 2, ...), e.g. a momentum update."""
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """What the optimizer optimises: one group of every parameter by default.
+
+        Override to give groups their own settings, e.g. ``{"params": [...],
+        "weight_decay": 0.0}`` for biases and norms; the loop's ``lr`` and ``weight_decay``
+        fill what a group leaves out.
+        """
+        return [{"params": [p for p in self.parameters() if p.requires_grad]}]
+
+    def parts(self) -> dict[str, nn.Module]:
+        """The networks fine-tuning can start from, by name (default: ``{"encoder": ...}``)."""
+        return {"encoder": self.encoder}
 
     # -- what is saved -----------------------------------------------------------------------
     def hparams(self) -> dict[str, Any]:
         """The method's own settings as plain JSON (saved with checkpoints and results)."""
         return {}
 
+    def part_state_dicts(self) -> dict[str, dict[str, torch.Tensor]]:
+        """Each part's weights as a bare state_dict (for a Hu et al. GNN: the published keys)."""
+        return {name: module.state_dict() for name, module in self.parts().items()}
+
     def encoder_state_dict(self) -> dict[str, torch.Tensor]:
-        """The weights fine-tuning starts from (for a Hu et al. GNN: the published keys)."""
-        return self.encoder.state_dict()
+        """The first part's weights: what ``encoder.pt`` holds."""
+        return next(iter(self.part_state_dicts().values()))
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.hparams().items())
@@ -96,4 +143,9 @@ def encoder_hparams(encoder: nn.Module) -> dict[str, Any]:
     return {"class": type(encoder).__name__, **found}
 
 
-__all__ = ["Strategy", "encoder_hparams"]
+def parts_hparams(strategy: Strategy) -> dict[str, dict[str, Any]]:
+    """:func:`encoder_hparams` of each named part (``parts.json`` in the output folder)."""
+    return {name: encoder_hparams(module) for name, module in strategy.parts().items()}
+
+
+__all__ = ["Strategy", "encoder_hparams", "parts_hparams"]

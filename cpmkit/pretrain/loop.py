@@ -2,8 +2,10 @@
 
 ``pretrain(strategy, corpus, PretrainConfig(...))`` shuffles the corpus with a seeded
 ``DistributedSampler``, lets the strategy build its views (``transform``) and batches
-(``collate``), minimises ``strategy.loss`` with Adam, and keeps one row per step in a loss
-history. What makes it a loop one can trust with 100 epochs:
+(``collate``), minimises ``strategy.loss`` with the configured optimiser and schedule (Adam at a
+constant rate by default, as Hu et al.; AdamW with warm-up, cosine decay and clipping for
+MolGPT), and keeps one row per batch in a loss history. What makes it a loop one can trust with
+100 epochs:
 
 - **Same seed, same weights.** The loop seeds torch, NumPy and Python at its start and draws the
   batch order from ``(seed, epoch)``. Build the strategy after ``seed_everything(seed)`` too: the
@@ -14,11 +16,15 @@ history. What makes it a loop one can trust with 100 epochs:
   that never stopped; a finished run is loaded instead of trained again.
 - **Several processes.** Under ``torchrun --nproc_per_node N`` the same call wraps the strategy
   in ``DistributedDataParallel`` (``gloo`` on CPU, ``nccl`` on GPU), splits each batch of
-  ``batch_size`` molecules across the processes, and only rank 0 writes files.
+  ``batch_size`` molecules across the processes, and only rank 0 writes files. The logged loss
+  is the mean over processes. Which objectives stay the same on N processes is said in
+  :mod:`cpmkit.pretrain.base` (in-batch negatives need
+  :func:`~cpmkit.pretrain.distributed.gather_with_grad`).
 
-Output folder: ``checkpoint.pt`` (resume state; loads with ``weights_only=True``),
-``encoder.pt`` (a bare state_dict of the encoder, what ``finetune(pretrained=...)`` takes; for a
-Hu et al. GNN the keys of the published files), ``history.csv`` and ``run.json``.
+Output folder: ``checkpoint.pt`` (resume state; loads with ``weights_only=True``), one bare
+state_dict per named part of the strategy (``<part>.pt``; what ``finetune(pretrained=out_dir,
+part=...)`` takes), ``encoder.pt`` (the first part; for a Hu et al. GNN the keys of the
+published files), ``parts.json``, ``history.csv`` and ``run.json``.
 Taught in ``notebooks/04_masked_components`` and ``notebooks/05_context_prediction``.
 """
 
@@ -30,7 +36,8 @@ import math
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from contextlib import nullcontext
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,24 +49,43 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
+from cpmkit.atomic import atomic_path, atomic_torch_save, atomic_write_text
+from cpmkit.config import ConfigDict
 from cpmkit.data.fetch import cache_dir
 from cpmkit.device import resolve_device
-from cpmkit.pretrain.base import Strategy, encoder_hparams
+from cpmkit.pretrain.base import Strategy, encoder_hparams, parts_hparams
+from cpmkit.pretrain.distributed import (
+    broadcast_object,
+    distributed_context,
+    gather_objects,
+    mean_over_processes,
+)
+from cpmkit.pretrain.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
 from cpmkit.seed import seed_everything
 
 CHECKPOINT_FORMAT = "cpmkit-pretrain-1"
 
 
 @dataclass
-class PretrainConfig:
+class PretrainConfig(ConfigDict):
     """Settings of one pre-training run (defaults: Hu et al.'s, 100 epochs of batch 256).
 
     ``batch_size`` is the global batch: under ``torchrun`` each of N processes takes
-    ``batch_size / N`` molecules per step, so the optimisation is the same on 1 or N devices.
-    ``checkpoint_every`` (steps; 0 = at epoch ends only) bounds what an interruption costs.
-    With ``num_workers > 0`` the views are drawn in worker processes, whose generators restart
-    with each epoch: a resume is then exact from an epoch end only.
-    Taught in ``notebooks/04_masked_components``.
+    ``batch_size / N`` molecules per step (what that means for in-batch negatives: see
+    :mod:`cpmkit.pretrain.base`). ``checkpoint_every`` (optimizer steps; 0 = at epoch ends only)
+    bounds what an interruption costs. With ``num_workers > 0`` the views are drawn in worker
+    processes, whose generators restart with each epoch: a resume is then exact from an epoch
+    end only.
+
+    The optimiser: ``optimizer`` ``"adam"`` or ``"adamw"`` with ``lr``, ``betas`` and
+    ``weight_decay`` (a strategy's :meth:`~cpmkit.pretrain.base.Strategy.param_groups` may
+    exempt some parameters); ``schedule`` ``"constant"``, ``"warmup_cosine"`` or
+    ``"warmup_linear"`` over all optimizer steps of the run, with ``warmup_fraction`` of them
+    warming up and ``min_lr_ratio`` the floor (:mod:`cpmkit.pretrain.optim`); ``grad_clip``
+    the largest global gradient norm (0 = no clipping); ``grad_accum_steps`` batches summed
+    into one optimizer step (an epoch's last step may sum fewer). The defaults are Hu et al.'s
+    (Adam, constant rate, no clipping, no accumulation). Taught in
+    ``notebooks/04_masked_components``.
     """
 
     num_epochs: int = 100
@@ -70,22 +96,45 @@ class PretrainConfig:
     checkpoint_every: int = 0
     device: str = "auto"
     num_workers: int = 0
+    optimizer: str = "adam"
+    betas: tuple[float, float] = (0.9, 0.999)
+    schedule: str = "constant"
+    warmup_fraction: float = 0.0
+    min_lr_ratio: float = 0.0
+    grad_clip: float = 0.0
+    grad_accum_steps: int = 1
 
     def __post_init__(self):
+        self.betas = tuple(float(b) for b in self.betas)
         if self.num_epochs < 1 or self.batch_size < 1:
             raise ValueError(f"num_epochs and batch_size must be >= 1, got {self}")
-        if self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.checkpoint_every < 0 or self.grad_accum_steps < 1 or self.grad_clip < 0:
+            raise ValueError("need checkpoint_every >= 0, grad_accum_steps >= 1, grad_clip >= 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, "
+                             f"got {self.optimizer!r}")  # fmt: skip
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if not 0.0 <= self.warmup_fraction < 1.0 or not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError("need 0 <= warmup_fraction < 1 and 0 <= min_lr_ratio <= 1")
 
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict."""
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "PretrainConfig":
-        """Build from a dict, ignoring keys that are not fields (e.g. a lesson's whole config)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+#: settings added after the first runs were cached; left out of a run's identity while they
+#: keep their defaults, so those runs keep their folders
+_LATER_SETTINGS = ("optimizer", "betas", "schedule", "warmup_fraction", "min_lr_ratio",
+                   "grad_clip", "grad_accum_steps")  # fmt: skip
+
+
+def _weight_settings(config: PretrainConfig) -> dict:
+    """The settings that change the weights (not the device, workers or checkpoint interval)."""
+    settings = config.to_dict()
+    for key in ("device", "num_workers", "checkpoint_every"):
+        settings.pop(key)
+    defaults = PretrainConfig().to_dict()
+    for key in _LATER_SETTINGS:
+        if settings[key] == defaults[key]:
+            settings.pop(key)
+    return settings
 
 
 @dataclass
@@ -100,6 +149,7 @@ class PretrainResult:
     runtime_s: float
     resumed_from_step: int
     trained: bool
+    part_paths: dict[str, Path] = field(default_factory=dict)
 
     def epoch_losses(self) -> pd.DataFrame:
         """Mean of each logged column per epoch (the curve a lesson plots)."""
@@ -109,38 +159,6 @@ class PretrainResult:
     def final_loss(self) -> float:
         """Mean loss of the last epoch."""
         return float(self.epoch_losses()["loss"].iloc[-1])
-
-
-# -- processes ----------------------------------------------------------------------------
-def distributed_context() -> tuple[int, int, int]:
-    """``(rank, world_size, local_rank)``; joins the process group when ``torchrun`` started us.
-
-    ``torchrun`` sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; a plain ``python`` run has
-    none of them and is rank 0 of 1. The backend is ``nccl`` with CUDA, else ``gloo``.
-    """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1 and not (dist.is_available() and dist.is_initialized()):
-        return 0, 1, 0
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _broadcast(value, world: int):
-    """Rank 0's ``value`` on every process (a plain Python object)."""
-    if world == 1:
-        return value
-    box = [value]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def _gather(value, world: int) -> list:
-    if world == 1:
-        return [value]
-    every = [None] * world
-    dist.all_gather_object(every, value)
-    return every
 
 
 # -- random generators, as checkpointable plain data ----------------------------------------
@@ -189,17 +207,17 @@ def describe_corpus(corpus) -> dict:
 
 def run_identity(strategy: Strategy, corpus, config: PretrainConfig) -> dict:
     """Everything that fixes a run's final weights, as plain JSON (``run.json`` holds it)."""
-    settings = config.to_dict()
-    for key in ("device", "num_workers", "checkpoint_every"):  # they do not change the weights
-        settings.pop(key)
-    return {
+    identity = {
         "strategy": strategy.name,
         "hparams": strategy.hparams(),
         "encoder": encoder_hparams(strategy.encoder),
         "initial_weights": _state_digest(strategy),
         "corpus": describe_corpus(corpus),
-        "config": settings,
+        "config": _weight_settings(config),
     }
+    if list(strategy.parts()) != ["encoder"]:
+        identity["parts"] = parts_hparams(strategy)
+    return identity
 
 
 def _check_same_run(saved: dict, identity: dict, path: Path) -> None:
@@ -239,11 +257,20 @@ class _Views(Dataset):
         return self.transform(item)
 
 
-def _to_device(batch, device: torch.device):
-    if hasattr(batch, "to"):
+def move_to(batch, device: torch.device):
+    """``batch`` with every tensor (or PyG ``Batch``, or HF encoding) on ``device``.
+
+    Any nesting of tuples (named ones too), lists and dicts is walked; other leaves (ints,
+    strings) are returned as they are. Taught in ``notebooks/06_contrastive`` (planned).
+    """
+    if hasattr(batch, "to") and not isinstance(batch, type):
         return batch.to(device)
     if isinstance(batch, dict):
-        return {key: _to_device(value, device) for key, value in batch.items()}
+        return {key: move_to(value, device) for key, value in batch.items()}
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+        return type(batch)(*(move_to(value, device) for value in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to(value, device) for value in batch)
     return batch
 
 
@@ -255,12 +282,6 @@ def _split(output) -> tuple[torch.Tensor, dict[str, float]]:
 
 
 # -- checkpoints --------------------------------------------------------------------------------
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def _history_tensors(rows: list[dict]) -> dict[str, torch.Tensor]:
     frame = pd.DataFrame(rows)
     return {col: torch.tensor(frame[col].to_numpy(dtype=np.float64)) for col in frame.columns}
@@ -321,9 +342,9 @@ def pretrain(
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
 
-    identity = _broadcast(run_identity(strategy, corpus, config), world)
+    identity = broadcast_object(run_identity(strategy, corpus, config), world)
     out = Path(out_dir) if out_dir is not None else default_out_dir(identity)
-    out = Path(_broadcast(str(out), world))
+    out = Path(broadcast_object(str(out), world))
     checkpoint_path, encoder_path = out / "checkpoint.pt", out / "encoder.pt"
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
@@ -335,12 +356,18 @@ def pretrain(
         model = DistributedDataParallel(
             strategy, device_ids=[device.index] if device.type == "cuda" else None
         )
-    optimizer = torch.optim.Adam(
-        strategy.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    sampler = DistributedSampler(
+        range(len(corpus)), num_replicas=world, rank=rank, shuffle=True, seed=config.seed
     )
+    per_rank = config.batch_size // world
+    batches_per_epoch = math.ceil(len(sampler) / per_rank)
+    accum = config.grad_accum_steps
+    total_steps = config.num_epochs * math.ceil(batches_per_epoch / accum)
+    optimizer = build_optimizer(strategy.param_groups(), config)
+    scheduler = build_scheduler(optimizer, config, total_steps)
 
     seed_everything(config.seed + rank)
-    epoch, step_in_epoch, global_step, rows = 0, 0, 0, []
+    epoch, step_in_epoch, global_step, optimizer_steps, rows = 0, 0, 0, 0, []
     if resume and checkpoint_path.is_file():
         state = load_checkpoint_state(checkpoint_path)
         _check_same_run(json.loads(state["identity"]), identity, checkpoint_path)
@@ -349,32 +376,34 @@ def pretrain(
                              f"more than num_epochs={config.num_epochs}")
         strategy.load_state_dict(state["strategy"])
         optimizer.load_state_dict(state["optimizer"])
+        if "scheduler" in state:
+            scheduler.load_state_dict(state["scheduler"])
         epoch, step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
         global_step = int(state["global_step"])
+        optimizer_steps = int(state.get("optimizer_steps", global_step))
         rows = _history_rows(state["history"])
         rng = state["rng"]
         _set_rng_state(rng[rank % len(rng)])
     resumed_from = global_step
+    last_checkpoint = global_step
 
-    sampler = DistributedSampler(
-        range(len(corpus)), num_replicas=world, rank=rank, shuffle=True, seed=config.seed
-    )
     views = _Views(corpus, strategy.transform)
-    per_rank = config.batch_size // world
     trained = epoch < config.num_epochs
     start = time.perf_counter()
 
     def save(epoch_done: int, step: int) -> None:
-        rng = _gather(_rng_state(), world)
+        rng = gather_objects(_rng_state(), world)
         if rank == 0:
-            _atomic_save(
+            atomic_torch_save(
                 {
                     "format": CHECKPOINT_FORMAT,
                     "strategy": strategy.state_dict(),
                     "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
                     "epoch": epoch_done,
                     "step_in_epoch": step,
                     "global_step": global_step,
+                    "optimizer_steps": optimizer_steps,
                     "history": _history_tensors(rows) if rows else {},
                     "rng": rng,
                     "identity": json.dumps(identity, default=str),
@@ -394,29 +423,45 @@ def pretrain(
             views, batch_size=per_rank, sampler=order, collate_fn=strategy.collate,
             num_workers=config.num_workers, generator=workers_seed,
         )  # fmt: skip
-        total = math.ceil(len(sampler) / per_rank)
         bar = tqdm(
-            loader, total=total, initial=step_in_epoch, leave=False,
+            loader, total=batches_per_epoch, initial=step_in_epoch, leave=False,
             desc=f"{strategy.name} epoch {epoch + 1}/{config.num_epochs}",
             disable=not progress or rank != 0,
         )  # fmt: skip
         model.train()
         for batch in bar:
-            if batch is None:
-                # nothing to learn in this batch; a zero loss keeps every process in step
-                loss, logs = sum(p.sum() for p in strategy.parameters()) * 0.0, {}
-            else:
-                loss, logs = _split(model(_to_device(batch, device)))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            strategy.after_step()
-            global_step += 1
+            opens_window = step_in_epoch % accum == 0
             step_in_epoch += 1
-            value = loss.item()
-            rows.append({"epoch": epoch + 1, "step": global_step, "loss": value, **logs})
-            bar.set_postfix(loss=f"{value:.3f}", refresh=False)
-            if config.checkpoint_every and global_step % config.checkpoint_every == 0:
+            global_step += 1
+            # the last batch of a window (or of the epoch) steps; the others only add gradients
+            closes_window = step_in_epoch % accum == 0 or step_in_epoch == batches_per_epoch
+            if opens_window:
+                optimizer.zero_grad(set_to_none=True)
+            sync = model.no_sync() if world > 1 and not closes_window else nullcontext()
+            with sync:
+                if batch is None:
+                    # nothing to learn in this batch; a zero loss keeps every process in step
+                    loss, logs = sum(p.sum() for p in strategy.parameters()) * 0.0, {}
+                else:
+                    loss, logs = _split(model(move_to(batch, device)))
+                (loss / accum if accum > 1 else loss).backward()
+            row = {"epoch": epoch + 1, "step": global_step,
+                   "loss": mean_over_processes(loss.detach(), world).item(), **logs}  # fmt: skip
+            if closes_window:
+                if config.grad_clip:
+                    norm = torch.nn.utils.clip_grad_norm_(strategy.parameters(), config.grad_clip)
+                    row["grad_norm"] = float(norm)
+                if config.schedule != "constant":
+                    row["lr"] = optimizer.param_groups[0]["lr"]
+                optimizer.step()
+                scheduler.step()
+                optimizer_steps += 1
+                strategy.after_step(optimizer_steps)
+            rows.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
+            every = config.checkpoint_every
+            if closes_window and every and global_step // every != last_checkpoint // every:
+                last_checkpoint = global_step
                 save(epoch, step_in_epoch)
         epoch, step_in_epoch = epoch + 1, 0
         save(epoch, 0)
@@ -425,10 +470,17 @@ def pretrain(
         # parameters agree already (averaged gradients); keep rank 0's BatchNorm statistics
         for buffer in strategy.buffers():
             dist.broadcast(buffer, src=0)
+    part_paths = {name: out / f"{name}.pt" for name in strategy.parts()}
     if rank == 0:
-        _atomic_save(strategy.encoder_state_dict(), encoder_path)
-        pd.DataFrame(rows).to_csv(out / "history.csv", index=False)
-        (out / "run.json").write_text(json.dumps(identity, indent=1, default=str))
+        for name, state in strategy.part_state_dicts().items():
+            atomic_torch_save(state, part_paths[name])
+        if encoder_path not in part_paths.values():
+            atomic_torch_save(strategy.encoder_state_dict(), encoder_path)
+        parts = {"first": next(iter(part_paths)), "parts": parts_hparams(strategy)}
+        atomic_write_text(out / "parts.json", json.dumps(parts, indent=1, default=str))
+        with atomic_path(out / "history.csv") as tmp:
+            pd.DataFrame(rows).to_csv(tmp, index=False)
+        atomic_write_text(out / "run.json", json.dumps(identity, indent=1, default=str))
     if world > 1:
         dist.barrier()
     return PretrainResult(
@@ -440,7 +492,31 @@ def pretrain(
         runtime_s=time.perf_counter() - start,
         resumed_from_step=resumed_from,
         trained=trained,
+        part_paths=part_paths,
     )
+
+
+def part_path(pretrained: str | os.PathLike, part: str | None = None) -> Path:
+    """The weights file of ``part`` in a pre-training output folder (or ``pretrained`` itself).
+
+    ``pretrained`` may be the folder :func:`pretrain` wrote or a ``.pt`` file; with a folder,
+    ``part=None`` means its first part (``encoder.pt``). An unknown part raises with the
+    folder's parts. Taught in ``notebooks/06_contrastive`` (planned).
+    """
+    path = Path(pretrained)
+    if not path.is_dir():
+        if part is not None:
+            raise ValueError(f"part={part!r} needs a pre-training output folder, got file {path}")
+        return path
+    if part is None:
+        return path / "encoder.pt"
+    available = sorted(p.stem for p in path.glob("*.pt") if p.stem != "checkpoint")
+    manifest = path / "parts.json"
+    if manifest.is_file():
+        available = sorted(json.loads(manifest.read_text())["parts"])
+    if part not in available:
+        raise KeyError(f"{path} has no part {part!r}; its parts: {available}")
+    return path / f"{part}.pt"
 
 
 __all__ = [
@@ -449,8 +525,9 @@ __all__ = [
     "PretrainResult",
     "default_out_dir",
     "describe_corpus",
-    "distributed_context",
     "load_checkpoint_state",
+    "move_to",
+    "part_path",
     "pretrain",
     "run_identity",
 ]

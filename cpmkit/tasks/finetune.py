@@ -28,7 +28,9 @@ from tqdm.auto import tqdm
 from cpmkit.device import resolve_device
 from cpmkit.models.gnn import GNN
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
-from cpmkit.models.pretrained import HU_WEIGHTS, load_hu_weights
+from cpmkit.data.weights import HU_WEIGHTS, weights_path
+from cpmkit.models.pretrained import load_hu_weights
+from cpmkit.pretrain.loop import part_path
 from cpmkit.seed import seed_everything
 from cpmkit.tasks.metrics import mae, masked_bce_loss, masked_mse_loss, rmse, roc_auc_multitask
 
@@ -211,7 +213,7 @@ def evaluate(model, data, task_type: str = "classification", batch_size: int = 2
 def load_pretrained(model: GraphPredictor, pretrained) -> None:
     """Put pre-trained encoder weights into ``model.gnn``.
 
-    ``pretrained`` is a name of :data:`~cpmkit.models.pretrained.HU_WEIGHTS`
+    ``pretrained`` is a name of :data:`~cpmkit.data.weights.HU_WEIGHTS`
     (``"gcn_contextpred"``), a path to a ``.pth`` file (a bare state_dict, or a cpmkit
     checkpoint of a ``GNN``), or a state_dict. Taught in ``notebooks/11_property_prediction``.
     """
@@ -228,12 +230,35 @@ def load_pretrained(model: GraphPredictor, pretrained) -> None:
         return
     base = text if text.endswith(".pth") else f"{text}.pth"
     if base in HU_WEIGHTS:
-        load_hu_weights(model.gnn, base)
+        load_hu_weights(model.gnn, weights_path(base))
         return
     raise FileNotFoundError(
         f"pretrained={pretrained!r} is neither a file nor a published weight name "
         f"({', '.join(HU_WEIGHTS)})"
     )
+
+
+def load_encoder_weights(model: torch.nn.Module, pretrained) -> None:
+    """Load a state_dict (or a path to one) strictly into ``model.encoder``.
+
+    For models built by a ``model_factory``: any module with an ``encoder`` attribute under the
+    encoder contract (:mod:`cpmkit.models.encoders`). A mismatch names the missing and
+    unexpected keys. Taught in ``notebooks/06_contrastive`` (planned).
+    """
+    encoder = getattr(model, "encoder", None)
+    if encoder is None:
+        raise TypeError(f"{type(model).__name__} has no `encoder` attribute to load weights into")
+    state = pretrained
+    if not isinstance(state, dict):
+        state = torch.load(str(pretrained), map_location="cpu", weights_only=True)
+    own = encoder.state_dict()
+    missing, extra = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if missing or extra:
+        raise ValueError(
+            f"these weights do not fit {type(encoder).__name__}: missing {missing[:4]}, "
+            f"unexpected {extra[:4]} (another architecture, or another part?)"
+        )
+    encoder.load_state_dict(state, strict=True)
 
 
 def _encoder_state(state: dict) -> dict:
@@ -270,7 +295,8 @@ def _better(value: float, best: float | None, higher: bool) -> bool:
 
 
 def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=None,
-             progress: bool = True, model_factory=None) -> FinetuneResult:  # fmt: skip
+             progress: bool = True, model_factory=None, part: str | None = None
+             ) -> FinetuneResult:  # fmt: skip
     """Fine-tune a :class:`GraphPredictor` on ``split.train``, select on ``split.valid``.
 
     Parameters
@@ -284,14 +310,20 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
     config : FinetuneConfig, optional
         Defaults to Hu et al.'s settings (100 epochs, batch 32, lr 1e-3, GIN 5 x 300).
     pretrained : None, str, path or dict
-        Encoder weights to start from, see :func:`load_pretrained`; None = random init.
+        Encoder weights to start from, see :func:`load_pretrained`; None = random init. A
+        pre-training output folder (what :func:`cpmkit.pretrain.pretrain` wrote) works too.
     progress : bool
         Show a tqdm bar over epochs.
     model_factory : callable, optional
         ``model_factory(num_tasks) -> nn.Module`` for an encoder other than the GNN (a SMILES
-        GRU, SchNet): any module mapping a PyG batch to ``(num_graphs, num_tasks)`` outputs.
-        It is called after seeding, so the same seed gives the same initial weights.
-        ``pretrained`` then does not apply; the config's encoder fields are ignored.
+        GRU, SchNet, a RoBERTa): any module mapping a PyG batch to ``(num_graphs, num_tasks)``
+        outputs. It is called after seeding, so the same seed gives the same initial weights;
+        the config's encoder fields are ignored. With ``pretrained``, the weights load strictly
+        into the model's ``encoder`` attribute (the encoder contract of
+        :mod:`cpmkit.models.encoders`).
+    part : str, optional
+        Which named part of a pre-training folder to start from (``"graph"``, ``"smiles"``,
+        ``"geometry"`` ...; default: its first part, ``encoder.pt``).
 
     Returns
     -------
@@ -317,10 +349,13 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
     if len(train_set) == 0:
         raise ValueError("the training split is empty")
     num_tasks = _num_tasks(dataset)
+    if pretrained is not None and not isinstance(pretrained, dict):
+        if part is not None or Path(str(pretrained)).is_dir():
+            pretrained = part_path(pretrained, part)
     if model_factory is not None:
-        if pretrained is not None:
-            raise ValueError("pretrained= loads GNN weights; a model_factory builds its own model")
         model = model_factory(num_tasks)
+        if pretrained is not None:
+            load_encoder_weights(model, pretrained)
         groups = [{"params": model.parameters()}]
     else:
         model = GraphPredictor(config.gnn_config(), num_tasks)
@@ -568,6 +603,7 @@ __all__ = [
     "evaluate",
     "finetune",
     "load_checkpoint",
+    "load_encoder_weights",
     "load_pretrained",
     "predict",
     "resolve_device",
