@@ -16,8 +16,10 @@ from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch
 
-from cpmkit.report import notebook_name, output_dir
+from cpmkit.results import notebook_name, output_dir
 
 # Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies
 PALETTE = (
@@ -122,4 +124,105 @@ def molecule_grid(mols, legends=None, per_row: int = 6, size=(200, 160), title: 
     return fig
 
 
-__all__ = ["PALETTE", "STYLE", "as_image", "molecule_grid", "save_figure", "use_style"]
+# --------------------------------------------------------------------------------------------
+# method schematics: rounded boxes joined by arrows, drawn in data coordinates of one axes
+# --------------------------------------------------------------------------------------------
+def box(ax, xy, text: str, color: str, width: float = 2.2, height: float = 0.9) -> None:
+    """One rounded box with centred text: the building block of a method schematic.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes to draw on (data coordinates; call ``ax.axis("off")`` for a diagram).
+    xy : (float, float)
+        Lower-left corner of the box.
+    text : str
+        The label, centred; may hold newlines and mathtext (``"$h_1$"``).
+    color : str
+        Fill colour, e.g. one of :data:`PALETTE` or ``"#FFFFFF"``.
+    width, height : float
+        Size of the box in data units.
+
+    Taught in ``notebooks/02_autoencoding`` (the SMILES Transformer's schematic).
+    """
+    ax.add_patch(FancyBboxPatch(xy, width, height, boxstyle="round,pad=0.08", fc=color,
+                                ec="black", lw=1, alpha=0.9))
+    ax.text(xy[0] + width / 2, xy[1] + height / 2, text, ha="center", va="center", fontsize=9)
+
+
+def arrow(ax, start, end, text: str = "") -> None:
+    """An arrow from ``start`` to ``end`` (data coordinates), with an optional grey label.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes of the schematic.
+    start, end : (float, float)
+        Tail and head of the arrow.
+    text : str
+        A label placed just above the arrow's midpoint (``""``: none).
+
+    Taught in ``notebooks/02_autoencoding`` (the SMILES Transformer's schematic).
+    """
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", lw=1.4))
+    if text:
+        ax.text((start[0] + end[0]) / 2 + 0.05, (start[1] + end[1]) / 2 + 0.15, text,
+                ha="center", fontsize=8, color="dimgrey")
+
+
+# --------------------------------------------------------------------------------------------
+# 3D conformers
+# --------------------------------------------------------------------------------------------
+#: element colours for 3D pictures (CPK-like, readable on white); others are grey
+ELEMENT_COLOURS = {6: "#404040", 7: "#0072B2", 8: "#D55E00", 9: "#009E73", 15: "#E69F00",
+                   16: "#C9B000", 17: "#2CA02C", 35: "#8C564B", 53: "#CC79A7"}
+
+
+def draw_conformer(ax, mol, pos, alpha: float = 1.0, legend: bool = True) -> None:
+    """Atoms of ``mol`` at ``pos`` as balls coloured by element, bonds as grey sticks.
+
+    Parameters
+    ----------
+    ax : mpl_toolkits.mplot3d.Axes3D
+        A 3D axes, e.g. ``fig.add_subplot(projection="3d")``.
+    mol : rdkit.Chem.Mol
+        The molecule whose atoms ``pos`` holds, in the same order (heavy atoms only, as
+        :func:`cpmkit.featurize.conformer.embed_conformer` returns them by default).
+    pos : numpy.ndarray
+        ``(N, 3)`` coordinates in Angstrom.
+    alpha : float
+        Opacity; draw a second, aligned conformer faint to overlay two.
+    legend : bool
+        Label each element once, for ``ax.legend()``.
+
+    Taught in ``notebooks/01_descriptors``.
+    """
+    from rdkit import Chem
+
+    for bond in mol.GetBonds():
+        i, j = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        ax.plot(*pos[[i, j]].T, color="grey", lw=2, alpha=alpha)
+    numbers = np.array([atom.GetAtomicNum() for atom in mol.GetAtoms()])
+    table = Chem.GetPeriodicTable()
+    for number in sorted(set(numbers)):
+        at = numbers == number
+        ax.scatter(*pos[at].T, s=110, color=ELEMENT_COLOURS.get(number, "#999999"), alpha=alpha,
+                   edgecolors="black", linewidths=0.5, depthshade=False,
+                   label=table.GetElementSymbol(int(number)) if legend else None)
+    ax.set_xlabel("x (Å)")
+    ax.set_ylabel("y (Å)")
+    ax.set_zlabel("z (Å)")
+
+
+__all__ = [
+    "ELEMENT_COLOURS",
+    "PALETTE",
+    "STYLE",
+    "arrow",
+    "as_image",
+    "box",
+    "draw_conformer",
+    "molecule_grid",
+    "save_figure",
+    "use_style",
+]

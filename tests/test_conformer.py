@@ -71,3 +71,30 @@ def test_featurize_smiles_3d_reports_failures_as_rejects():
     assert reasons[1].startswith("3D embedding failed")
     assert result.items[1].z.tolist() == [11, 17]
     assert torch.equal(result.items[0].pos, embed_conformer(mol("CCO"), seed=3).pos)
+
+
+def test_aligned_rmsd_undoes_a_rigid_motion_and_measures_the_rest():
+    import numpy as np
+
+    from cpmkit.featurize.conformer import aligned_rmsd
+
+    ref = embed_conformer(mol("CCCCCO"), seed=0).pos.numpy().astype(float)
+    angle = 0.7
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 0.0],
+                         [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    moved_away = ref @ rotation.T + np.array([3.0, -1.0, 2.0])
+    assert np.sqrt(((moved_away - ref) ** 2).sum(1).mean()) > 1.0
+    rmsd, back = aligned_rmsd(ref, moved_away)
+    # RDKit's alignment works in single-precision-like steps: 1e-4 Angstrom is far below a bond
+    assert rmsd == pytest.approx(0.0, abs=1e-4)
+    np.testing.assert_allclose(back, ref, atol=1e-4)
+    # one atom pushed 1 Angstrom further: a rigid motion cannot hide it, so the RMSD is above 0
+    # and at most the unaligned RMSD (1 / sqrt(N))
+    bent = ref.copy()
+    bent[-1] += np.array([1.0, 0.0, 0.0])
+    rmsd, _ = aligned_rmsd(ref, bent)
+    assert 0.05 < rmsd <= 1 / np.sqrt(len(ref)) + 1e-9
+    # the heavy-atom RMSD between two seeds of a flexible molecule, as lesson 01 draws
+    other = embed_conformer(mol("CCCCCO"), seed=2).pos.numpy()
+    rmsd, back = aligned_rmsd(ref, other)
+    assert rmsd == pytest.approx(np.sqrt(((back - ref) ** 2).sum(1).mean()))

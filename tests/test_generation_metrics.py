@@ -181,3 +181,23 @@ def test_metrics_table():
     assert list(table.index) == ["copy", "other"]
     assert table.loc["other", "valid"] == 0.5 and table.loc["copy", "SNN"] == 1.0
     assert math.isnan(table.loc["copy", "unique@1"])  # each run keeps its own k columns
+
+
+def test_token_hits_compare_smiles_tokens_position_by_position():
+    assert gen.token_hits("CC(=O)Cl", "CC(=O)Cl") == 7  # C C ( = O ) Cl: Cl is one token
+    assert gen.token_hits("CC(=O)Cl", "CC(=O)C") == 6  # Cl is not C
+    assert gen.token_hits("OCC", "CCO") == 1  # only the middle C lines up
+    assert gen.token_hits("", "CCO") == 0
+
+
+def test_token_similarity_is_one_minus_levenshtein_over_tokens():
+    assert gen.token_similarity("CCO", "CCO") == 1.0
+    assert gen.token_similarity("", "") == 1.0
+    assert gen.token_similarity("", "CCO") == 0.0
+    # one dropped token: position by position the O no longer lines up (2 of 4 hits), but the
+    # edit distance is 1 of the longer 4 tokens
+    assert gen.token_hits("CCO", "CCCO") == 2
+    assert gen.token_similarity("CCO", "CCCO") == pytest.approx(1 - 1 / 4)
+    # [nH] and Br are single tokens: a substitution of either costs one edit
+    assert gen.token_similarity("c1cc[nH]c1Br", "c1cc[nH]c1Cl") == pytest.approx(1 - 1 / 8)
+    assert gen.token_similarity("CCO", "OCC") == pytest.approx(1 - 2 / 3)

@@ -1,5 +1,6 @@
 """Inputs and objectives of attribute masking, edge prediction and graph infomax."""
 
+import pytest
 import torch
 from rdkit import Chem
 from torch_geometric.data import Batch
@@ -114,3 +115,28 @@ def test_each_objective_trains_the_encoder():
                      EdgePrediction(GNN(2, 16)), GraphInfomax(GNN(2, 16))):
         first, last, grads = trains(strategy)
         assert grads and last < first, strategy.name
+
+
+def test_masked_atom_accuracy_counts_every_masked_atom():
+    from cpmkit.pretrain.masking import masked_atom_accuracy
+
+    carbon = 5  # atom-type index = atomic number - 1
+    strategy = AttributeMasking(GNN(2, 16))
+    with torch.no_grad():  # a head that always answers carbon
+        strategy.atom_head.weight.zero_()
+        strategy.atom_head.bias.zero_()
+        strategy.atom_head.bias[carbon] = 1.0
+    data = graphs()
+    # the same masks by hand: seed 0, then one mask per molecule in order
+    torch.manual_seed(0)
+    labels = torch.cat([mask_atoms(g).masked_atom_label[:, 0] for g in data])
+    expected = (labels == carbon).float().mean().item()
+    assert 0 < expected < 1  # the test can tell a right answer from a wrong one
+
+    acc, majority = masked_atom_accuracy(strategy, data, carbon, batch_size=3)
+    assert acc == pytest.approx(expected) and majority == pytest.approx(expected)
+    assert strategy.training  # left ready to train on
+    oxygen_acc, oxygen = masked_atom_accuracy(strategy, data, 7)
+    assert oxygen_acc == pytest.approx(expected)  # the head's answer does not depend on it
+    assert oxygen == pytest.approx((labels == 7).float().mean().item())
+    assert oxygen != pytest.approx(expected)

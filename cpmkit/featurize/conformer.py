@@ -138,4 +138,26 @@ def embed_conformer(
     )
 
 
-__all__ = ["CACHE_VERSION", "VERSION", "embed_conformer"]
+def aligned_rmsd(ref: np.ndarray, probe: np.ndarray) -> tuple[float, np.ndarray]:
+    """RMSD of ``probe`` onto ``ref`` after the optimal rigid superposition, and the moved probe.
+
+    RDKit's ``rdAlignment.GetAlignmentTransform`` finds the rotation and translation that
+    minimise the summed squared distance (Kabsch); the RMSD is the square root of its mean
+    over atoms. Both arrays hold the same atoms in the same order (``(N, 3)``, Angstrom), e.g.
+    two :func:`embed_conformer` results of one molecule; no atom mapping or symmetry is tried.
+
+    Returns
+    -------
+    (float, numpy.ndarray)
+        The RMSD in Angstrom and ``probe`` moved onto ``ref`` (for drawing the two overlaid).
+
+    Taught in ``notebooks/01_descriptors``.
+    """
+    from rdkit.Numerics import rdAlignment
+
+    ssd, transform = rdAlignment.GetAlignmentTransform(ref.astype(float), probe.astype(float))
+    moved = probe @ transform[:3, :3].T + transform[:3, 3]
+    return float(np.sqrt(ssd / len(ref))), moved
+
+
+__all__ = ["CACHE_VERSION", "VERSION", "aligned_rmsd", "embed_conformer"]

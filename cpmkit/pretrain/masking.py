@@ -103,4 +103,50 @@ class AttributeMasking(Strategy):
         return loss, logs
 
 
-__all__ = ["AttributeMasking", "NUM_ATOM_CLASSES", "NUM_BOND_CLASSES", "mask_atoms"]
+@torch.no_grad()
+def masked_atom_accuracy(strategy: AttributeMasking, dataset, majority_type: int, seed: int = 0,
+                         batch_size: int = 512) -> tuple[float, float]:
+    """Accuracy of the masked-atom head on ``dataset``, and of always answering the majority.
+
+    Parameters
+    ----------
+    strategy : AttributeMasking
+        A (pre-trained) strategy; its own ``transform`` masks the molecules and its ``loss``
+        scores them, so the masks follow its ``mask_rate``.
+    dataset
+        Indexable PyG ``Data`` items in Hu et al.'s featurization (e.g. a ``MoleculeDataset``).
+    majority_type : int
+        The atom-type index (atomic number - 1) of the corpus's most common element: the
+        trivial baseline's answer.
+    seed : int
+        Seeds torch's global generator first, so every model evaluated on the same set sees
+        the same masks.
+    batch_size : int
+        Molecules per forward pass.
+
+    Returns
+    -------
+    (float, float)
+        The head's accuracy and the majority answer's accuracy over all masked atoms (each
+        batch weighted by its masked atoms). The strategy is left in training mode.
+
+    Taught in ``notebooks/04_masked_components``.
+    """
+    device = next(strategy.parameters()).device
+    strategy.eval()
+    torch.manual_seed(seed)  # the same masks for every model evaluated on this set
+    hits = majority = total = 0
+    for start in range(0, len(dataset), batch_size):
+        stop = min(start + batch_size, len(dataset))
+        batch = strategy.collate([strategy.transform(dataset[i]) for i in range(start, stop)])
+        _, logs = strategy.loss(batch.to(device))
+        count = batch.masked_atom_index.numel()
+        hits += logs["atom_acc"] * count
+        majority += (batch.masked_atom_label[:, 0] == majority_type).sum().item()
+        total += count
+    strategy.train()
+    return hits / total, majority / total
+
+
+__all__ = ["AttributeMasking", "NUM_ATOM_CLASSES", "NUM_BOND_CLASSES", "mask_atoms",
+           "masked_atom_accuracy"]
