@@ -13,7 +13,7 @@ ifdef CPMKIT_DATA_MIRROR
 export CPMKIT_DATA_MIRROR
 endif
 
-.PHONY: install kernel test test-lib test-notebooks lessons report benchmarks
+.PHONY: install kernel test test-lib test-notebooks lessons report benchmarks site
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS)
@@ -24,8 +24,11 @@ install:
 kernel:
 	$(PYTHON) -m ipykernel install --sys-prefix --name python3
 
-# the library's tests and nbval (-lax: only cells marked `# NBVAL_CHECK_OUTPUT` are compared);
-# nbval cannot inject parameters, so CPMKIT_PROFILE=ci makes `profile = None` mean ci
+# the library's tests and nbval; notebooks are committed without outputs, so --nbval-lax compares
+# no stored output (the kit uses no `# NBVAL_CHECK_OUTPUT`): every cell must run, and the lessons'
+# asserts are the checks. nbval cannot inject parameters, so CPMKIT_PROFILE=ci makes
+# `profile = None` mean ci. tests/test_site.py opens the course site in headless Chromium when
+# it is installed and skips with a message otherwise.
 test:
 	CPMKIT_PROFILE=ci $(PYTHON) -m pytest tests --nbval-lax --nbval-current-env notebooks
 
@@ -41,6 +44,11 @@ lessons:
 
 report:
 	$(PYTHON) -m cpmkit report --profile $(PROFILE)
+
+# the course site from the executed copies in reproductions/runs/teach (nothing is executed),
+# into build/site/_build/html/index.html
+site:
+	$(PYTHON) -m cpmkit site
 
 benchmarks:
 	@set -e; for script in benchmarks/*.py; do \

@@ -308,6 +308,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    from cpmkit.site import build_site
+
+    index, warnings = build_site(out=args.out, strict=args.strict, quiet=not args.verbose)
+    print(f"site: {index} ({len(warnings)} warning(s)); open it in a browser")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cpmkit",
@@ -364,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=PROFILES, default=None,
                    help="which default run folder (default: $CPMKIT_PROFILE, else teach)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("site", help="build the course site from the executed teach copies")
+    p.add_argument("--out", default=None, help="site folder (default: build/site)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on a missing or stale lesson copy and on Sphinx warnings")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Sphinx's progress")
+    p.set_defaults(func=cmd_site)
     return parser
 
 
