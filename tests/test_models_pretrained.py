@@ -1,4 +1,4 @@
-"""The table of Hu et al.'s published encoders and their strict, checked loading."""
+"""The table of Hu et al.'s published encoders (data layer) and their strict, checked loading."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import torch
 
 from cpmkit.models.gnn import GNN
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
-from cpmkit.models.pretrained import HU_WEIGHTS, describe_state_dict, load_hu_weights
+from cpmkit.data.weights import HU_WEIGHTS, weights_path
+from cpmkit.models.pretrained import describe_state_dict, load_hu_weights
 
 MIRRORED = [name for name, info in HU_WEIGHTS.items() if info.mirrored]
 
@@ -93,13 +94,15 @@ def test_gin_file_loads_from_an_explicit_path(tmp_path):
         load_hu_weights(GNN(5, 300, gnn_type="gcn"), path=path)
 
 
-def test_unmirrored_or_unknown_names_fail_with_a_hint():
+def test_unmirrored_or_unknown_names_fail_with_a_hint(tmp_path):
     with pytest.raises(FileNotFoundError, match="path="):
-        load_hu_weights(GNN(5, 300, gnn_type="gin"), "gin_masking")
+        weights_path("gin_masking")
     with pytest.raises(KeyError, match="unknown weight file"):
-        load_hu_weights(GNN(5, 300, gnn_type="gcn"), "gcn_masking.pth")
+        weights_path("gcn_masking.pth")
     with pytest.raises(TypeError, match="exactly one"):
-        load_hu_weights(GNN(2, 8), "gcn_contextpred.pth", path="x.pth")
+        load_hu_weights(GNN(2, 8), tmp_path / "x.pth", state_dict={})
+    with pytest.raises(FileNotFoundError, match="weights_path"):  # a bare name is not a file
+        load_hu_weights(GNN(5, 300, gnn_type="gcn"), "gcn_contextpred")
 
 
 def test_fetch_by_name_through_the_data_layer(tmp_path, monkeypatch):
@@ -113,7 +116,7 @@ def test_fetch_by_name_through_the_data_layer(tmp_path, monkeypatch):
     monkeypatch.setenv("CPMKIT_DATA_MIRROR", str(mirror))
     monkeypatch.setenv("CPMKIT_CACHE", str(tmp_path / "cache"))
     gnn = GNN(5, 300, gnn_type="graphsage")
-    load_hu_weights(gnn, "graphsage_supervised")  # ".pth" may be left off
+    load_hu_weights(gnn, weights_path("graphsage_supervised"))  # ".pth" may be left off
     state = torch.load(mirror / "pretrain-gnns" / "graphsage_supervised.pth",
                        map_location="cpu", weights_only=True)  # fmt: skip
     assert torch.equal(gnn.gnns[2].linear.weight, state["gnns.2.linear.weight"])

@@ -1,4 +1,5 @@
-"""Supervised multi-task pre-training: the masked BCE, the strategy, and a leak-free corpus."""
+"""Supervised multi-task pre-training: the masked BCE, the strategy, and a leak-free corpus
+(``cpmkit.data.supervised_corpus``)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,8 @@ from cpmkit.data.dataset import MoleculeDataset
 from cpmkit.data.fetch import sha256_file
 from cpmkit.data.splits import scaffold_split
 from cpmkit.models.gnn import GNN
-from cpmkit.pretrain.supervised import (
-    SupervisedPretraining,
-    masked_bce_with_logits,
-    molecule_key,
-    supervised_corpus,
-)
+from cpmkit.data.supervised_corpus import molecule_key, supervised_corpus
+from cpmkit.pretrain.supervised import SupervisedPretraining, masked_bce_with_logits
 
 MIRROR = Path(os.environ.get("CPMKIT_DATA_MIRROR", "") or "/nonexistent-cpmkit-mirror")
 

@@ -22,10 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rdkit import Chem
-from rdkit.Chem.Scaffolds import MurckoScaffold
 
-from cpmkit.featurize.parse import quiet_rdkit
+from cpmkit.featurize.scaffold import murcko_scaffold
 
 DEFAULT_FRAC = (0.8, 0.1, 0.1)
 METHODS = ("scaffold", "random", "random_scaffold")
@@ -97,12 +95,11 @@ def _check_frac(frac: Sequence[float]) -> tuple[float, float, float]:
 def scaffold(smiles_or_mol) -> str:
     """The Bemis-Murcko scaffold SMILES with chirality (``""`` for an acyclic molecule).
 
+    Hu et al.'s definition, ``MurckoScaffoldSmiles(includeChirality=True)``, through the kit's
+    one scaffold function :func:`cpmkit.featurize.scaffold.murcko_scaffold`.
     Taught in ``notebooks/11_property_prediction``.
     """
-    with quiet_rdkit():
-        if isinstance(smiles_or_mol, Chem.Mol):
-            return MurckoScaffold.MurckoScaffoldSmiles(mol=smiles_or_mol, includeChirality=True)
-        return MurckoScaffold.MurckoScaffoldSmiles(smiles=smiles_or_mol, includeChirality=True)
+    return murcko_scaffold(smiles_or_mol, include_chirality=True)
 
 
 def scaffold_groups(smiles: Sequence) -> dict[str, list[int]]:

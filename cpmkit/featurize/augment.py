@@ -19,25 +19,14 @@ from __future__ import annotations
 import torch
 from rdkit import Chem
 
-from cpmkit.featurize.parse import parse_smiles, quiet_rdkit
+# canonical_smiles lives in parse (one canonical form for the kit); re-exported for the lessons
+from cpmkit.featurize.parse import canonical_smiles, parse_smiles, quiet_rdkit
 
 
 def _mol(smiles_or_mol) -> Chem.Mol | None:
     if isinstance(smiles_or_mol, Chem.Mol):
         return smiles_or_mol
     return parse_smiles(smiles_or_mol).mol
-
-
-def canonical_smiles(smiles_or_mol, isomeric: bool = True) -> str | None:
-    """RDKit's canonical SMILES, or ``None`` when the input does not parse.
-
-    Taught in ``notebooks/02_autoencoding``.
-    """
-    mol = _mol(smiles_or_mol)
-    if mol is None:
-        return None
-    with quiet_rdkit():
-        return Chem.MolToSmiles(mol, isomericSmiles=isomeric)
 
 
 def randomize_smiles(smiles_or_mol, isomeric: bool = True) -> str | None:

@@ -73,4 +73,19 @@ def parse_smiles(smiles) -> Parsed:
     return Parsed(smiles, mol)
 
 
-__all__ = ["FeaturizeError", "Parsed", "parse_smiles", "quiet_rdkit"]
+def canonical_smiles(smiles_or_mol, isomeric: bool = True) -> str | None:
+    """RDKit's canonical SMILES, or ``None`` when the input does not parse.
+
+    The one canonical form of the kit: generation metrics, the supervised corpus' molecule
+    keys and the SMILES autoencoder's targets all call it. Anything goes in (``None``, NaN,
+    numbers and empty strings give ``None``, never an error); a ``Chem.Mol`` is written as is.
+    Taught in ``notebooks/02_autoencoding``.
+    """
+    mol = smiles_or_mol if isinstance(smiles_or_mol, Chem.Mol) else parse_smiles(smiles_or_mol).mol
+    if mol is None:
+        return None
+    with quiet_rdkit():
+        return Chem.MolToSmiles(mol, isomericSmiles=isomeric)
+
+
+__all__ = ["FeaturizeError", "Parsed", "canonical_smiles", "parse_smiles", "quiet_rdkit"]

@@ -1,7 +1,7 @@
-"""Encoders and heads (no data): Hu et al.'s GNN family, graph predictor, published weights."""
+"""Encoders and heads (no data): Hu et al.'s GNN family, graph predictor, weight loading."""
 
 from cpmkit.models.gnn import GNN
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
-from cpmkit.models.pretrained import HU_WEIGHTS, load_hu_weights
+from cpmkit.models.pretrained import load_hu_weights
 
-__all__ = ["GNN", "GNNConfig", "GraphPredictor", "HU_WEIGHTS", "load_hu_weights"]
+__all__ = ["GNN", "GNNConfig", "GraphPredictor", "load_hu_weights"]

@@ -9,10 +9,10 @@ next SMILES token (``cpmkit.pretrain.autoregressive``) and then sample new molec
 
 where :math:`c` is a prefix of condition vectors placed before the SMILES tokens: one vector
 for the property vector :math:`\tilde{\mathbf p}` (logP, QED, TPSA, SAS ..., each centred and
-scaled by :data:`PROPERTIES`) through a learned projection :math:`W`, and the token embeddings
-:math:`E` of the Murcko scaffold's SMILES. A learned segment embedding (MolGPT's "type
-embedding") tells condition positions from SMILES positions. With no condition the model is a
-plain ``transformers.GPT2LMHeadModel``.
+scaled by ``cpmkit.featurize.properties.PROPERTIES``) through a learned projection :math:`W`,
+and the token embeddings :math:`E` of the Murcko scaffold's SMILES. A learned segment
+embedding (MolGPT's "type embedding") tells condition positions from SMILES positions. With no
+condition the model is a plain ``transformers.GPT2LMHeadModel``.
 
 What differs from the paper: MolGPT adds position embeddings to the SMILES tokens only and puts
 the condition prefix in front without positions; here GPT-2 numbers every position, the prefix
@@ -26,21 +26,16 @@ and ``notebooks/12_molecular_generation``.
 from __future__ import annotations
 
 import inspect
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
-from functools import lru_cache
 
 import numpy as np
 import torch
-from rdkit import Chem, RDConfig
-from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
-from rdkit.Chem.Scaffolds import MurckoScaffold
 from torch import nn
 from transformers import GPT2Config, GPT2LMHeadModel
 from transformers.modeling_outputs import CausalLMOutput
 
-from cpmkit.featurize.parse import parse_smiles, quiet_rdkit
+from cpmkit.featurize.properties import PROPERTIES
 
 # transformers 5 renamed the key-value cache argument ``past_key_values`` to ``cache``
 _CACHE_ARG = (
@@ -50,72 +45,13 @@ _CACHE_ARG = (
 )
 
 
-@lru_cache(maxsize=1)
-def _sascorer():
-    # Ertl & Schuffenhauer's synthetic accessibility score ships in RDKit's Contrib folder
-    sys.path.append(f"{RDConfig.RDContribDir}/SA_Score")
-    import sascorer
-
-    return sascorer
-
-
-def _sas(mol: Chem.Mol) -> float:
-    return float(_sascorer().calculateScore(mol))
-
-
-@dataclass(frozen=True)
-class Property:
-    """A molecular property a generator can be conditioned on: ``(value - center) / scale``."""
-
-    compute: Callable[[Chem.Mol], float]
-    center: float
-    scale: float
-
-
-#: conditionable properties; centres and scales are rounded MOSES/ZINC-like means and spreads
-PROPERTIES: dict[str, Property] = {
-    "logp": Property(Crippen.MolLogP, 2.5, 1.5),
-    "qed": Property(QED.qed, 0.6, 0.2),
-    "tpsa": Property(rdMolDescriptors.CalcTPSA, 65.0, 25.0),
-    "sas": Property(_sas, 3.0, 0.8),
-    "mw": Property(Descriptors.MolWt, 320.0, 60.0),
-}
-
-
-def molecular_properties(smiles_or_mol, names: Sequence[str]) -> np.ndarray:
-    """The raw values of ``names`` (keys of :data:`PROPERTIES`) for one molecule, float32.
-
-    All NaN when the SMILES does not parse. Taught in ``notebooks/03_autoregressive``.
-    """
-    unknown = [name for name in names if name not in PROPERTIES]
-    if unknown:
-        raise ValueError(f"unknown properties {unknown}; choose from {sorted(PROPERTIES)}")
-    mol = smiles_or_mol if isinstance(smiles_or_mol, Chem.Mol) else parse_smiles(smiles_or_mol).mol
-    if mol is None:
-        return np.full(len(names), np.nan, dtype=np.float32)
-    with quiet_rdkit():
-        return np.array([PROPERTIES[name].compute(mol) for name in names], dtype=np.float32)
-
-
-def scaffold_smiles(smiles_or_mol) -> str | None:
-    """The Bemis-Murcko scaffold SMILES (``""`` for an acyclic molecule; ``None`` unparsable).
-
-    Taught in ``notebooks/03_autoregressive``.
-    """
-    mol = smiles_or_mol if isinstance(smiles_or_mol, Chem.Mol) else parse_smiles(smiles_or_mol).mol
-    if mol is None:
-        return None
-    with quiet_rdkit():
-        return MurckoScaffold.MurckoScaffoldSmiles(mol=mol)
-
-
 @dataclass
 class MolGPTConfig:
     """Size and conditions of a MolGPT (defaults: CPU-sized; the paper: 8 layers, 8 heads, 256).
 
     ``max_length`` counts the SMILES tokens with ``<s>``/``</s>``; ``properties`` names keys of
-    :data:`PROPERTIES` (one prefix vector for all of them); ``scaffold=True`` adds
-    ``scaffold_max_length`` prefix positions for the scaffold's tokens.
+    ``cpmkit.featurize.properties.PROPERTIES`` (one prefix vector for all of them);
+    ``scaffold=True`` adds ``scaffold_max_length`` prefix positions for the scaffold's tokens.
     Taught in ``notebooks/03_autoregressive``.
     """
 
@@ -395,13 +331,9 @@ def sample(
 
 
 __all__ = [
-    "PROPERTIES",
     "MolGPT",
     "MolGPTConfig",
-    "Property",
     "build_molgpt",
     "encode_scaffolds",
-    "molecular_properties",
     "sample",
-    "scaffold_smiles",
 ]

@@ -1,10 +1,9 @@
-"""The published pre-trained encoders of Hu et al. (ICLR 2020) and how to load them safely.
+"""Load the published pre-trained encoders of Hu et al. (ICLR 2020) safely.
 
-``snap-stanford/pretrain-gnns`` released state_dicts of 5-layer, 300-dim encoders: three
-architectures (GCN, GraphSAGE, GAT; ``chem/model_architecture/``, paper Table 2) times three
-pre-training recipes (context prediction, graph-level supervised on ChEMBL, and both), plus
-nine GIN encoders (``chem/model_gin/``, paper Table 1) that this kit's data mirror does not
-hold -- they load the same way from a local copy via ``path=``.
+``snap-stanford/pretrain-gnns`` released state_dicts of 5-layer, 300-dim encoders (GCN,
+GraphSAGE, GAT and GIN). Which files exist and how to fetch them is data:
+:data:`cpmkit.data.weights.HU_WEIGHTS` and :func:`cpmkit.data.weights.weights_path`; this module
+takes a path or a state_dict, so a model never reaches into the data layer.
 
 Loading is strict: ``torch.load(weights_only=True)`` (no pickled code runs) and
 ``load_state_dict(strict=True)`` after a check that names a mismatch in words (a GAT file into
@@ -15,51 +14,11 @@ Taught in ``notebooks/11_property_prediction``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from cpmkit.models.gnn import GNN
-
-WEIGHTS_DATASET = "pretrain_gnns_weights"  # the registry name of the mirrored files
-SOURCE_REPO = "snap-stanford/pretrain-gnns"
-
-
-@dataclass(frozen=True)
-class HuWeights:
-    """One published weight file: what it holds and where it came from."""
-
-    file_name: str
-    gnn_type: str
-    strategy: str  # contextpred, supervised, supervised_contextpred, masking, ...
-    source_path: str  # path inside SOURCE_REPO
-    mirrored: bool  # available through cpmkit.data (pretrain_gnns_weights)
-    num_layer: int = 5
-    emb_dim: int = 300
-
-
-def _table() -> dict[str, HuWeights]:
-    table = {}
-    for gnn_type in ("gcn", "graphsage", "gat"):
-        for strategy in ("contextpred", "supervised", "supervised_contextpred"):
-            name = f"{gnn_type}_{strategy}.pth"
-            table[name] = HuWeights(
-                name, gnn_type, strategy, f"chem/model_architecture/{name}", mirrored=True
-            )
-    for strategy in (
-        "contextpred", "edgepred", "infomax", "masking", "supervised",
-        "supervised_contextpred", "supervised_edgepred", "supervised_infomax",
-        "supervised_masking",
-    ):  # fmt: skip
-        table[f"gin_{strategy}.pth"] = HuWeights(
-            f"gin_{strategy}.pth", "gin", strategy, f"chem/model_gin/{strategy}.pth", False
-        )
-    return table
-
-
-HU_WEIGHTS: dict[str, HuWeights] = _table()
-"""File name -> :class:`HuWeights`; the ``gin_*`` entries are not mirrored (``mirrored=False``)."""
 
 
 def describe_state_dict(state_dict: dict) -> dict:
@@ -88,13 +47,10 @@ def describe_state_dict(state_dict: dict) -> dict:
 
 
 def _type_from_name(name: str | None) -> str | None:
-    """gnn_type from a file name in the table or a ``<type>_...pth`` name; None if unknown."""
+    """gnn_type from a ``<type>_...pth`` file name (every published name has one); None if not."""
     if not name:
         return None
-    base = Path(name).name
-    if base in HU_WEIGHTS:
-        return HU_WEIGHTS[base].gnn_type
-    head = base.split("_")[0].lower()
+    head = Path(name).name.split("_")[0].lower()
     return head if head in ("gin", "gcn", "graphsage", "gat") else None
 
 
@@ -119,36 +75,10 @@ def check_compatible(gnn: GNN, state_dict: dict, name: str | None = None) -> Non
             )
 
 
-def weights_path(name: str) -> Path:
-    """Local path of a published file, fetched through ``cpmkit.data`` (cache -> mirror -> URL).
-
-    Taught in ``notebooks/11_property_prediction``.
-    """
-    base = name if name.endswith(".pth") else f"{name}.pth"
-    info = HU_WEIGHTS.get(base)
-    if info is None:
-        raise KeyError(f"unknown weight file {name!r}; known: {', '.join(HU_WEIGHTS)}")
-    if not info.mirrored:
-        raise FileNotFoundError(
-            f"{base} ({SOURCE_REPO}/{info.source_path}) is not in the cpmkit data mirror; "
-            "download it yourself and pass load_hu_weights(gnn, path=...)"
-        )
-    try:
-        from cpmkit.data.fetch import fetch_file
-        from cpmkit.data.registry import get_dataset_info
-    except ImportError as err:  # the data layer is optional for users who pass path=
-        raise RuntimeError(
-            f"cannot fetch {base}: cpmkit.data is not available ({err}); "
-            "pass load_hu_weights(gnn, path=...) instead"
-        ) from err
-    return Path(fetch_file(get_dataset_info(WEIGHTS_DATASET).file(base)))
-
-
 def load_hu_weights(
     gnn,
-    name: str | None = None,
-    *,
     path: str | os.PathLike | None = None,
+    *,
     state_dict: dict | None = None,
 ) -> GNN:
     """Load a published Hu et al. encoder into ``gnn`` (strictly) and return ``gnn``.
@@ -158,12 +88,11 @@ def load_hu_weights(
     gnn : GNN or GraphPredictor
         The encoder (for a :class:`~cpmkit.models.graph_model.GraphPredictor`, its ``.gnn``).
         Its ``gnn_type``, ``num_layer`` and ``emb_dim`` must match the file.
-    name : str, optional
-        A key of :data:`HU_WEIGHTS` (``"gcn_contextpred.pth"``; ``.pth`` may be left off),
-        fetched through ``cpmkit.data``.
     path : path-like, optional
-        A local ``.pth`` file instead (e.g. a ``model_gin`` file); its name, if it starts
-        with ``gcn_``/``graphsage_``/``gat_``/``gin_``, tells GCN from GraphSAGE.
+        A local ``.pth`` file: a published one through
+        ``cpmkit.data.weights.weights_path("gcn_contextpred")``, or a copy of a ``model_gin``
+        file; its name, if it starts with ``gcn_``/``graphsage_``/``gat_``/``gin_``, tells GCN
+        from GraphSAGE.
     state_dict : dict, optional
         Tensors already in memory.
 
@@ -177,12 +106,15 @@ def load_hu_weights(
     encoder = getattr(gnn, "gnn", gnn)
     if not isinstance(encoder, GNN):
         raise TypeError(f"expected a GNN or GraphPredictor, got {type(gnn).__name__}")
-    if sum(x is not None for x in (name, path, state_dict)) != 1:
-        raise TypeError("give exactly one of name, path= or state_dict=")
+    if (path is None) == (state_dict is None):
+        raise TypeError("give exactly one of path or state_dict=")
     if state_dict is None:
-        if name is not None:
-            path = weights_path(name)
-        label = name or Path(path).name
+        if not Path(path).is_file():
+            raise FileNotFoundError(
+                f"no weight file at {str(path)!r}; for a published name such as "
+                "'gcn_contextpred' pass cpmkit.data.weights.weights_path(name)"
+            )
+        label = Path(path).name
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     else:
         label = None
@@ -191,11 +123,4 @@ def load_hu_weights(
     return encoder
 
 
-__all__ = [
-    "HU_WEIGHTS",
-    "HuWeights",
-    "check_compatible",
-    "describe_state_dict",
-    "load_hu_weights",
-    "weights_path",
-]
+__all__ = ["check_compatible", "describe_state_dict", "load_hu_weights"]

@@ -8,6 +8,8 @@ On SMILES: :class:`MaskedLanguageModeling` (``masking_smiles``, ChemBERTa),
 (``autoencoding``, SMILES Transformer).
 """
 
+# the supervised corpus is built in the data layer; re-exported for the lessons' imports
+from cpmkit.data.supervised_corpus import SupervisedCorpus, supervised_corpus
 from cpmkit.pretrain.autoencoding import EdgePrediction, SmilesAutoencoding
 from cpmkit.pretrain.autoregressive import NextTokenPrediction
 from cpmkit.pretrain.base import Strategy
@@ -17,7 +19,7 @@ from cpmkit.pretrain.loop import PretrainConfig, PretrainResult, pretrain
 from cpmkit.pretrain.masking import AttributeMasking
 from cpmkit.pretrain.masking_smiles import MaskedLanguageModeling
 from cpmkit.pretrain.smiles import SmilesCorpus
-from cpmkit.pretrain.supervised import SupervisedCorpus, SupervisedPretraining, supervised_corpus
+from cpmkit.pretrain.supervised import SupervisedPretraining
 
 __all__ = [
     "AttributeMasking",

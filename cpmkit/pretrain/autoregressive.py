@@ -9,7 +9,7 @@ conditions, when the model has any: a property vector, a scaffold):
 
 A causal attention mask makes the model see only earlier tokens, so one forward pass scores
 every position. The conditions of a molecule are computed from it with RDKit on the fly
-(``cpmkit.models.molgpt.PROPERTIES``, Murcko scaffold), as MolGPT does before training.
+(``cpmkit.featurize.properties.PROPERTIES``, Murcko scaffold), as MolGPT does before training.
 Sampling from the trained model: ``cpmkit.models.molgpt.sample``.
 Taught in ``notebooks/03_autoregressive``.
 """
@@ -20,7 +20,9 @@ import numpy as np
 import torch
 
 from cpmkit.featurize.parse import parse_smiles
-from cpmkit.models.molgpt import MolGPT, encode_scaffolds, molecular_properties, scaffold_smiles
+from cpmkit.featurize.properties import molecular_properties
+from cpmkit.featurize.scaffold import murcko_scaffold
+from cpmkit.models.molgpt import MolGPT, encode_scaffolds
 from cpmkit.pretrain.base import Strategy
 from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams, view_smiles
 
@@ -75,8 +77,9 @@ class NextTokenPrediction(Strategy):
                     return None
                 out["conditions"] = torch.from_numpy(values)
             if config.scaffold:
+                scaffold = murcko_scaffold(mol, include_chirality=False)  # as MolGPT: no stereo
                 scaffold_ids, scaffold_mask = encode_scaffolds(
-                    self.tokenizer, [scaffold_smiles(mol)], config.scaffold_max_length
+                    self.tokenizer, [scaffold], config.scaffold_max_length
                 )
                 out["scaffold_ids"], out["scaffold_mask"] = scaffold_ids[0], scaffold_mask[0]
         return out

@@ -36,11 +36,11 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
-from rdkit.Chem.Scaffolds import MurckoScaffold
 from scipy.spatial.distance import cosine
 from threadpoolctl import threadpool_limits
 
-from cpmkit.featurize.parse import parse_smiles, quiet_rdkit
+from cpmkit.featurize.parse import canonical_smiles, parse_smiles, quiet_rdkit
+from cpmkit.featurize.scaffold import murcko_scaffold
 
 # The MOSES defaults: Morgan radius 2 folded to 1024 bits, unique@k with k = 1,000 and 10,000,
 # and scaffolds counted only when they keep at least two rings (``compute_scaffolds``).
@@ -50,23 +50,13 @@ SCAFFOLD_MIN_RINGS = 2
 DEFAULT_K = (1_000, 10_000)
 
 
-def canonical_smiles(smiles) -> str | None:
-    """RDKit's canonical (isomeric) SMILES of one sample, or ``None`` when it does not parse.
-
-    Anything goes in: ``None``, NaN, numbers and empty strings give ``None``, never an error.
-    Taught in ``notebooks/12_molecular_generation``.
-    """
-    mol = parse_smiles(smiles).mol
-    return None if mol is None else Chem.MolToSmiles(mol)
-
-
 def _valid_mols(smiles: Iterable) -> list[Chem.Mol]:
     # One parse per sample; parse_smiles already keeps RDKit's log quiet and never raises.
     return [mol for mol in (parse_smiles(s).mol for s in smiles) if mol is not None]
 
 
 def _valid_canonical(smiles: Iterable) -> list[str]:
-    return [Chem.MolToSmiles(mol) for mol in _valid_mols(smiles)]
+    return [canonical_smiles(mol) for mol in _valid_mols(smiles)]
 
 
 def _check_nonempty(samples: Sequence, what: str = "samples") -> None:
@@ -214,13 +204,10 @@ def snn(samples: Sequence, reference: Sequence) -> float:
 
 
 def _scaffold(mol: Chem.Mol, min_rings: int) -> str | None:
-    try:
-        scaffold = MurckoScaffold.GetScaffoldForMol(mol)
+    try:  # at least one ring: the empty scaffold of an acyclic molecule is never counted
+        return murcko_scaffold(mol, include_chirality=True, min_rings=max(min_rings, 1))
     except (RuntimeError, ValueError):  # RDKit raises these on odd valences; MOSES skips them too
         return None
-    if scaffold.GetNumAtoms() == 0 or scaffold.GetRingInfo().NumRings() < min_rings:
-        return None
-    return Chem.MolToSmiles(scaffold)
 
 
 def scaffold_counts(smiles: Iterable, min_rings: int = SCAFFOLD_MIN_RINGS) -> Counter:

@@ -1,0 +1,83 @@
+"""The published pre-trained encoders of Hu et al. (ICLR 2020): which files exist, and fetching.
+
+``snap-stanford/pretrain-gnns`` released state_dicts of 5-layer, 300-dim encoders: three
+architectures (GCN, GraphSAGE, GAT; ``chem/model_architecture/``, paper Table 2) times three
+pre-training recipes (context prediction, graph-level supervised on ChEMBL, and both), plus
+nine GIN encoders (``chem/model_gin/``, paper Table 1) that this kit's data mirror does not
+hold -- they load the same way from a local copy.
+
+This module only finds files (a weight file is data: cache -> mirror -> URL, sha256-checked);
+loading them into an encoder, strictly, is :func:`cpmkit.models.pretrained.load_hu_weights`::
+
+    load_hu_weights(gnn, weights_path("gcn_contextpred"))
+
+Taught in ``notebooks/11_property_prediction``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpmkit.data.fetch import fetch_file
+from cpmkit.data.registry import get_dataset_info
+
+WEIGHTS_DATASET = "pretrain_gnns_weights"  # the registry name of the mirrored files
+SOURCE_REPO = "snap-stanford/pretrain-gnns"
+
+
+@dataclass(frozen=True)
+class HuWeights:
+    """One published weight file: what it holds and where it came from."""
+
+    file_name: str
+    gnn_type: str
+    strategy: str  # contextpred, supervised, supervised_contextpred, masking, ...
+    source_path: str  # path inside SOURCE_REPO
+    mirrored: bool  # available through cpmkit.data (pretrain_gnns_weights)
+    num_layer: int = 5
+    emb_dim: int = 300
+
+
+def _table() -> dict[str, HuWeights]:
+    table = {}
+    for gnn_type in ("gcn", "graphsage", "gat"):
+        for strategy in ("contextpred", "supervised", "supervised_contextpred"):
+            name = f"{gnn_type}_{strategy}.pth"
+            table[name] = HuWeights(
+                name, gnn_type, strategy, f"chem/model_architecture/{name}", mirrored=True
+            )
+    for strategy in (
+        "contextpred", "edgepred", "infomax", "masking", "supervised",
+        "supervised_contextpred", "supervised_edgepred", "supervised_infomax",
+        "supervised_masking",
+    ):  # fmt: skip
+        table[f"gin_{strategy}.pth"] = HuWeights(
+            f"gin_{strategy}.pth", "gin", strategy, f"chem/model_gin/{strategy}.pth", False
+        )
+    return table
+
+
+HU_WEIGHTS: dict[str, HuWeights] = _table()
+"""File name -> :class:`HuWeights`; the ``gin_*`` entries are not mirrored (``mirrored=False``)."""
+
+
+def weights_path(name: str) -> Path:
+    """Local path of a published file, fetched through ``cpmkit.data`` (cache -> mirror -> URL).
+
+    ``name`` is a key of :data:`HU_WEIGHTS`; the ``.pth`` may be left off.
+    Taught in ``notebooks/11_property_prediction``.
+    """
+    base = name if name.endswith(".pth") else f"{name}.pth"
+    info = HU_WEIGHTS.get(base)
+    if info is None:
+        raise KeyError(f"unknown weight file {name!r}; known: {', '.join(HU_WEIGHTS)}")
+    if not info.mirrored:
+        raise FileNotFoundError(
+            f"{base} ({SOURCE_REPO}/{info.source_path}) is not in the cpmkit data mirror; "
+            "download it yourself and pass load_hu_weights(gnn, path=...)"
+        )
+    return Path(fetch_file(get_dataset_info(WEIGHTS_DATASET).file(base)))
+
+
+__all__ = ["HU_WEIGHTS", "SOURCE_REPO", "WEIGHTS_DATASET", "HuWeights", "weights_path"]
