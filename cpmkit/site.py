@@ -47,6 +47,21 @@ SITE_DIR = Path("build") / "site"
 DOCS_DIR = Path("docs")
 COURSE_MARKER = "<!-- course-path -->"
 ENTRY_LESSON = "00"  # the quickstart: every later lesson reuses its steps
+# MathJax 2 as the notebook server ships it (pip package jupyter-server-mathjax), so formulas
+# render on a machine without network, opened from file:// as well
+MATHJAX_DIR = "_mathjax"
+MATHJAX_SPHINX = {
+    "html_static_path": [MATHJAX_DIR],
+    "mathjax_path": "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full",
+    "myst_update_mathjax": False,
+    "mathjax2_config": {
+        "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
+                    "processEscapes": False, "processEnvironments": True},
+        "HTML-CSS": {"availableFonts": [], "imageFont": None, "preferredFont": None,
+                     "webFont": "STIX-Web"},
+        "messageStyle": "none",
+    },
+}
 
 
 @dataclass
@@ -410,6 +425,33 @@ def reproduction_page(root: Path, spec_path: Path, lessons: dict[str, LessonInfo
     return "\n".join(lines)
 
 
+def local_mathjax() -> Path | None:
+    """The MathJax 2 tree of the ``jupyter-server-mathjax`` package, if it is installed."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return None
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    return static if (static / "MathJax.js").is_file() else None
+
+
+def _config(docs: Path, files: dict[str, bytes], warnings: list[str]) -> bytes:
+    """docs/_config.yml, pointed at a local MathJax when there is one."""
+    config = yaml.safe_load((docs / "_config.yml").read_text(encoding="utf-8"))
+    mathjax = local_mathjax()
+    if mathjax is None:
+        warnings.append("formulas will render only with network access (MathJax from a CDN); "
+                        "`pip install jupyter-server-mathjax` (in the dev extra) serves it locally")
+        return yaml.safe_dump(config, sort_keys=False).encode("utf-8")
+    for path in sorted(mathjax.rglob("*")):
+        if path.is_file():
+            files[f"{MATHJAX_DIR}/mathjax/{path.relative_to(mathjax).as_posix()}"] = (
+                path.read_bytes())
+    config.setdefault("sphinx", {}).setdefault("config", {}).update(MATHJAX_SPHINX)
+    config.setdefault("exclude_patterns", []).append(f"{MATHJAX_DIR}/*")
+    return yaml.safe_dump(config, sort_keys=False).encode("utf-8")
+
+
 def _toc(lessons: list[LessonInfo], reproductions: list[str]) -> str:
     parts = []
     executed = [lesson for lesson in lessons if lesson.executed]
@@ -460,7 +502,7 @@ def generate(root: Path | None = None) -> tuple[dict[str, bytes], list[str]]:
 
     for page in ("running.md",):
         files[page] = (docs / page).read_bytes()
-    files["_config.yml"] = (docs / "_config.yml").read_bytes()
+    files["_config.yml"] = _config(docs, files, warnings)
     files["_toc.yml"] = _toc(lessons, reproductions).encode("utf-8")
     return files, warnings
 

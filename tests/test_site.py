@@ -195,6 +195,23 @@ def _open(browser, page: Path) -> dict:
     """)
 
 
+def _check_formulas(browser) -> None:
+    """Formulas, if the page has any, are typeset by the site's own MathJax, without error."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sources = browser.execute_script(
+        "return document.querySelectorAll('span.math.notranslate, div.math.notranslate').length")
+    if not sources:
+        return
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('.MathJax, .MathJax_Display').length > 0"
+        " && !document.querySelector('.MathJax_Processing')"),
+        "the page's formulas were not typeset (MathJax did not load or run)")
+    errors = browser.execute_script(
+        "return document.querySelectorAll('.MathJax_Error, .MathJax .merror').length")
+    assert errors == 0, f"{errors} formula(s) with a TeX error"
+
+
 def _broken_links(info: dict) -> list[str]:
     broken = []
     for ref in info["refs"]:
@@ -249,6 +266,7 @@ def test_lesson_page(browser, site, lesson):
     assert f"-p profile teach" in info["text"] and "-p profile paper" in info["text"]
     assert f"notebooks/{lesson.source.name}" in info["text"]
     assert not _broken_links(info), _broken_links(info)
+    _check_formulas(browser)
     if lesson is EXECUTED[0]:
         _screenshot(browser, "lesson.png")
 
