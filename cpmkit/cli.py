@@ -4,7 +4,7 @@
 
     cpmkit datasets                                   # the registry, with where each file is
     cpmkit fetch bbbp                                 # cache <- mirror <- URL, sha256-checked
-    cpmkit featurize mols.csv --smiles-col smiles --scheme hu --out feats
+    cpmkit featurize mols.csv --smiles-col smiles --scheme hu --out feats --num-workers 2
     cpmkit run 00_quickstart --profile ci -p num_epochs 2
     cpmkit report reproductions/runs/teach
 
@@ -15,169 +15,20 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from cpmkit.profiles import PROFILES, default_profile
 
+# copies of cpmkit.featurize's tuples, so that `cpmkit --help` does not import torch
 SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d")
 FINGERPRINT_SCHEMES = ("ecfp", "maccs")
-FEATURES_FORMAT = "cpmkit.features/1"
 
 
 class CommandError(Exception):
     """A problem with the user's input, reported as one clear line (no traceback)."""
-
-
-# --------------------------------------------------------------------------------------------
-# featurize: a CSV in, a feature file and a rejects CSV out
-# --------------------------------------------------------------------------------------------
-@dataclass
-class FeaturizeFileResult:
-    """What :func:`featurize_csv` wrote: ``n_read == n_kept + n_rejected``."""
-
-    n_read: int
-    n_kept: int
-    n_rejected: int
-    features_path: Path
-    rejects_path: Path
-
-
-def _feature_path(out: str | os.PathLike, scheme: str) -> Path:
-    suffix = ".npz" if scheme in FINGERPRINT_SCHEMES else ".pt"
-    out = Path(out)
-    if out.suffix == suffix:
-        return out
-    if out.suffix in (".pt", ".npz", ".npy", ".csv"):
-        raise CommandError(
-            f"scheme {scheme!r} writes a {suffix} file; use --out {out.stem}{suffix}"
-        )
-    return out.with_name(out.name + suffix)
-
-
-def _read_input(source: str, smiles_col: str | None) -> tuple[list[Any], str]:
-    from cpmkit.data.tables import load_frame
-
-    if not Path(source).is_file() and ("/" in source or "." in source):
-        raise CommandError(f"input file not found: {source}")
-    try:
-        frame, col, _, _ = load_frame(source, smiles_col=smiles_col)
-    except FileNotFoundError as err:
-        raise CommandError(str(err)) from None
-    except (KeyError, ValueError) as err:  # no SMILES column could be guessed, unknown dataset
-        raise CommandError(err.args[0] if err.args else str(err)) from None
-    if col not in frame.columns:
-        raise CommandError(
-            f"{source} has no column {col!r}; its columns are: "
-            f"{', '.join(map(str, frame.columns))}"
-        )
-    return frame[col].tolist(), col
-
-
-def _save_graphs(path: Path, items: list, rows: np.ndarray, smiles: list, meta: dict) -> None:
-    import torch
-    from torch_geometric.data import InMemoryDataset
-
-    for item, row in zip(items, rows):
-        if "row" not in item:  # so that graph i of the saved set still names its source row
-            item.row = torch.tensor([int(row)])
-    data, slices = (InMemoryDataset.collate(items) if items else (None, None))
-    # plain tensors, strings and dicts only: loads with torch.load(weights_only=True)
-    torch.save(
-        {
-            **meta,
-            "rows": torch.as_tensor(rows, dtype=torch.long),
-            "smiles": list(smiles),
-            "data": data.to_dict() if data is not None else {},
-            "slices": dict(slices) if slices is not None else {},
-        },
-        path,
-    )
-
-
-def _save_fingerprints(
-    path: Path, items: list, rows: np.ndarray, smiles: list, meta: dict
-) -> None:
-    X = np.stack([np.asarray(x) for x in items]) if items else np.zeros((0, 0), dtype=np.uint8)
-    np.savez_compressed(
-        path,
-        X=X,
-        rows=np.asarray(rows, dtype=np.int64),
-        smiles=np.asarray(smiles, dtype=str),
-        **{k: np.asarray(v) for k, v in meta.items()},
-    )
-
-
-def featurize_csv(
-    source: str,
-    scheme: str,
-    out: str | os.PathLike,
-    smiles_col: str | None = None,
-) -> FeaturizeFileResult:
-    """Featurize a CSV's SMILES column into ``OUT.pt`` (graphs) or ``OUT.npz`` (fingerprints).
-
-    Graph schemes (``hu``, ``ogb``, ``3d``) are saved as a PyG collate (``data`` dict +
-    ``slices``) with the kept ``rows`` and ``smiles``; fingerprints as ``X`` (N, bits) with
-    ``rows`` and ``smiles``. Rejected rows go to ``<OUT>.rejects.csv`` (row, smiles, reason).
-    Read them back with :func:`load_features`.
-
-    Used by ``cpmkit featurize``; taught in ``notebooks/00_quickstart``.
-    """
-    if scheme not in SCHEMES:
-        raise CommandError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    features_path = _feature_path(out, scheme)
-    smiles, _ = _read_input(source, smiles_col)  # input problems first, before heavy imports
-
-    from cpmkit.featurize import featurize_smiles, scheme_version
-
-    result = featurize_smiles(smiles, scheme)
-    rows = np.asarray(result.rows, dtype=np.int64)
-    kept_smiles = ["" if smiles[r] is None else str(smiles[r]) for r in rows]
-    meta = {"format": FEATURES_FORMAT, "scheme": scheme, "version": scheme_version(scheme),
-            "n_read": int(result.n_read), "source": str(source)}
-    features_path.parent.mkdir(parents=True, exist_ok=True)
-    save = _save_fingerprints if scheme in FINGERPRINT_SCHEMES else _save_graphs
-    save(features_path, list(result.items), rows, kept_smiles, meta)
-    rejects_path = features_path.with_name(features_path.stem + ".rejects.csv")
-    rejects = result.rejects.reindex(columns=["row", "smiles", "reason"])
-    rejects.to_csv(rejects_path, index=False)
-    return FeaturizeFileResult(
-        n_read=int(result.n_read),
-        n_kept=len(rows),
-        n_rejected=len(rejects),
-        features_path=features_path,
-        rejects_path=rejects_path,
-    )
-
-
-def load_features(path: str | os.PathLike):
-    """Read a file written by :func:`featurize_csv`.
-
-    Returns a PyG ``InMemoryDataset`` for a ``.pt`` file (graph ``i`` has ``.row``, its
-    source row) and a dict with ``X``, ``rows``, ``smiles``, ``scheme`` for a ``.npz`` file.
-    """
-    path = Path(path)
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: (npz[k].item() if npz[k].ndim == 0 else npz[k]) for k in npz.files}
-    import torch
-    from torch_geometric.data import Data, InMemoryDataset
-
-    saved = torch.load(path, weights_only=True)
-    dataset = InMemoryDataset()
-    if saved["data"]:
-        dataset._data = Data.from_dict(saved["data"])
-        dataset.slices = saved["slices"]
-    dataset.rows = saved["rows"]
-    dataset.smiles_list = saved["smiles"]
-    dataset.scheme = saved["scheme"]
-    return dataset
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +92,13 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_featurize(args: argparse.Namespace) -> int:
-    result = featurize_csv(args.input, args.scheme, args.out, smiles_col=args.smiles_col)
+    from cpmkit.data.features_file import featurize_csv
+
+    try:
+        result = featurize_csv(args.input, args.scheme, args.out, smiles_col=args.smiles_col,
+                               num_workers=args.num_workers)  # fmt: skip
+    except KeyError as err:  # a missing column is the user's input, like a missing file
+        raise CommandError(err.args[0] if err.args else str(err)) from None
     print(f"read {result.n_read} / kept {result.n_kept} / rejected {result.n_rejected}")
     print(f"features: {result.features_path}")
     print(f"rejects:  {result.rejects_path}")
@@ -338,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheme", required=True, choices=SCHEMES, help="featurizer")
     p.add_argument("--out", required=True,
                    help="output path; .pt is added for graphs, .npz for fingerprints")
+    p.add_argument("--num-workers", type=int, default=1, metavar="N",
+                   help="processes to featurize on (same output as one; default 1)")
     p.set_defaults(func=cmd_featurize)
 
     p = sub.add_parser("run", help="execute lesson notebooks with papermill")

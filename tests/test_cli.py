@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from cpmkit.cli import load_features, main
+from cpmkit.cli import main
+from cpmkit.featurize.to_file import load_features
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -101,6 +103,25 @@ def test_featurize_hostile_smiles(hostile_csv, tmp_path, capsys, scheme):
         assert kept.isdisjoint(rejects["row"]) and len(kept | set(rejects["row"])) == n_read
         assert features["smiles"][list(features["rows"]).index(0)] == "CCO"
         assert np.asarray(features["X"]).sum() > 0
+
+
+def test_featurize_with_two_workers_writes_the_same_files(hostile_csv, tmp_path, capsys):
+    outs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        assert main(["featurize", str(hostile_csv), "--scheme", "hu", "--out", str(out),
+                     "--num-workers", workers]) == 0  # fmt: skip
+        outs[workers] = load_features(tmp_path / f"w{workers}.pt")
+        assert _counts(capsys.readouterr().out)[0] == len(HOSTILE)
+    one, two = outs["1"], outs["2"]
+    assert one.rows.tolist() == two.rows.tolist() and one.smiles_list == two.smiles_list
+    for key in ("x", "edge_index", "edge_attr", "row"):
+        assert torch.equal(one._data[key], two._data[key]), key
+        assert torch.equal(one.slices[key], two.slices[key]), key
+    rejects = [(tmp_path / f"w{w}.rejects.csv").read_bytes() for w in ("1", "2")]
+    assert rejects[0] == rejects[1]
+    assert main(["featurize", str(hostile_csv), "--scheme", "hu", "--out", str(tmp_path / "x"),
+                 "--num-workers", "-1"]) != 0  # fmt: skip
 
 
 def test_featurize_missing_column_is_a_clear_error(hostile_csv, tmp_path, capsys):

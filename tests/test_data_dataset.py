@@ -143,3 +143,43 @@ def test_indexing_with_a_split_keeps_smiles_and_rows_aligned(cache):
     assert test.rows.tolist() == split.test.tolist()  # bbbp has no rejects: row == index
     assert test[0].smiles == ds[int(split.test[0])].smiles
     assert test.labels.shape == (len(test), 1)
+
+
+def _same_tensors(a: MoleculeDataset, b: MoleculeDataset) -> None:
+    assert list(a._data.keys()) == list(b._data.keys())
+    for key in a._data.keys():  # noqa: SIM118 -- iterating a Data gives (key, value)
+        if key == "smiles":
+            assert a._data[key] == b._data[key]
+            continue
+        x, y = a._data[key], b._data[key]
+        assert x.dtype == y.dtype and torch.equal(torch.nan_to_num(x, nan=-1.0),
+                                                  torch.nan_to_num(y, nan=-1.0)), key  # fmt: skip
+        assert torch.equal(a.slices[key], b.slices[key]), key
+
+
+def test_two_workers_build_the_same_cache_as_one(cache, tmp_path):
+    # hostile rows spread over several chunks: parse and featurizer rejects in each
+    rows = ["CCO", "*C", "C1CC", "[NH3]->[Pt]", "c1ccccc1", "", "  CCN ", "[Xx]", "OCC(O)CO"]
+    path = tmp_path / "mixed.csv"
+    pd.DataFrame({"smiles": rows * 3, "y": np.arange(27) % 3}).to_csv(path, index=False)
+    for name, kw in [(path, {"label_cols": ["y"]}), ("tox21", {"sample": 400, "sample_seed": 1})]:
+        one = MoleculeDataset(name, root=tmp_path / "one", **kw)
+        two = MoleculeDataset(name, root=tmp_path / "two", num_workers=2, **kw)
+        # how many workers built it is not part of what was built: same key, same folder
+        assert two.key == one.key
+        assert Path(two.processed_dir).relative_to(tmp_path / "two") == Path(
+            one.processed_dir
+        ).relative_to(tmp_path / "one")
+        _same_tensors(one, two)
+        pd.testing.assert_frame_equal(one.rejects, two.rejects)
+        assert two.n_read == one.n_read and two.rows.tolist() == one.rows.tolist()
+        assert (Path(one.processed_dir) / "meta.json").read_bytes() == (
+            Path(two.processed_dir) / "meta.json"
+        ).read_bytes()
+    assert one.n_read == 400 and len(one.rejects) + len(one) == 400
+    mixed = MoleculeDataset(path, label_cols=["y"], root=tmp_path / "two", num_workers=2)
+    assert mixed.rejects["row"].tolist() == [r + 9 * k for k in range(3) for r in (1, 2, 3, 5, 7)]
+    # a cache built by one process is served to a request for two, and the reverse
+    assert MoleculeDataset(path, label_cols=["y"], root=tmp_path / "one", num_workers=2).key == (
+        mixed.key
+    )

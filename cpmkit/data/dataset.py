@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,11 @@ import pandas as pd
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
+from cpmkit.atomic import atomic_path, atomic_write_text
 from cpmkit.data.fetch import cache_dir, sha256_file
 from cpmkit.data.registry import DatasetInfo
 from cpmkit.data.tables import load_frame, make_rejects, table_from_frame
+from cpmkit.featurize.parallel import check_num_workers, map_chunks
 from cpmkit.featurize.parse import FeaturizeError, quiet_rdkit
 
 # bump when what process() stores changes, so old caches are rebuilt
@@ -53,17 +54,30 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "data"
 
 
-def _temp_beside(path: Path) -> Path:
-    """A fresh temporary file name in ``path``'s folder (unique, so two builders never collide)."""
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
-    return Path(name)
+def _featurize_rows(frame: pd.DataFrame, start: int, smiles_col, label_cols, source, scheme):
+    """Parse and featurize a slice of the table that begins at frame row ``start``.
 
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = _temp_beside(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    Returns ``(graphs, rows, rejects)``: graphs with ``y`` and ``smiles``, their frame rows,
+    and ``(row, smiles, reason)`` for each parse or featurizer reject. Module-level, so that a
+    worker process can run it (:func:`cpmkit.featurize.parallel.map_chunks`).
+    """
+    table = table_from_frame(frame, smiles_col, label_cols, source)
+    featurize = _featurizer(scheme)[0]
+    rejects = [(start + int(r), s, why) for r, s, why in table.rejects.itertuples(index=False)]
+    graphs, rows = [], []
+    items = zip(table.smiles, table.mols, table.labels, table.rows)
+    with quiet_rdkit():  # e.g. conformer-embedding warnings: failures become rejects
+        for smiles, mol, labels, row in items:
+            try:
+                data = _as_data(featurize(mol))
+            except FeaturizeError as err:
+                rejects.append((start + int(row), smiles, str(err)))
+                continue
+            data.y = torch.tensor(labels, dtype=torch.float32).view(1, -1)
+            data.smiles = smiles
+            graphs.append(data)
+            rows.append(start + int(row))
+    return graphs, rows, rejects
 
 
 class MoleculeDataset(InMemoryDataset):
@@ -88,6 +102,9 @@ class MoleculeDataset(InMemoryDataset):
         no labels).
     force_reload
         Featurize again even when a cache exists.
+    num_workers
+        Processes that parse and featurize a first build (chunks of rows, in order); the cache
+        is the same as with one, so it is not part of the cache key.
 
     Each graph carries ``y`` (float, shape ``(1, T)``, NaN = missing label), ``smiles`` and
     ``row`` (the 0-based data row in the source file). The dataset exposes ``rejects``
@@ -108,6 +125,7 @@ class MoleculeDataset(InMemoryDataset):
         label_cols: list[str] | None = None,
         transform=None,
         force_reload: bool = False,
+        num_workers: int = 1,
     ):
         if subset is not None and (int(subset) != subset or subset < 1):
             raise ValueError(f"subset must be a positive integer, got {subset!r}")
@@ -116,9 +134,10 @@ class MoleculeDataset(InMemoryDataset):
         if sample is not None and subset is not None:
             raise ValueError("give subset (the first rows) or sample (random rows), not both")
         self.scheme = scheme
+        self.num_workers = check_num_workers(num_workers)  # how to build, not what: not in the key
         self.subset = None if subset is None else int(subset)
         self.sample = None if sample is None else (int(sample), int(sample_seed))
-        self._featurize, self.version = _featurizer(scheme)
+        self.version = _featurizer(scheme)[1]
         self._args = (name if isinstance(name, str) else str(name), smiles_col, label_cols)
         self.key, folder = self._cache_key(name, smiles_col, label_cols)
         root = Path(root) if root is not None else cache_dir() / "processed"
@@ -212,54 +231,37 @@ class MoleculeDataset(InMemoryDataset):
             draw = np.random.default_rng(seed).choice(len(frame), size, replace=False)
             source_rows = np.sort(draw)
             frame = frame.iloc[source_rows].reset_index(drop=True)
-        table = table_from_frame(
-            frame, smiles_col, label_cols, str(name), info.name if info else None, info
-        )
+        parts = map_chunks(
+            _featurize_rows, frame, self.num_workers, smiles_col, label_cols, str(name),
+            self.scheme,
+        )  # fmt: skip
+        graphs = [graph for part in parts for graph in part[0]]
+        rows = np.asarray([row for part in parts for row in part[1]], dtype=np.int64)
+        bad = [reject for part in parts for reject in part[2]]
+        bad_rows = np.asarray([row for row, _, _ in bad], dtype=np.int64)
         if source_rows is not None:  # positions in the sample -> rows of the source file
-            table.rows = source_rows[table.rows]
-            table.rejects["row"] = source_rows[table.rejects["row"].to_numpy(dtype=np.int64)]
-        graphs = []
-        bad_rows = table.rejects["row"].tolist()
-        bad_smiles = table.rejects["smiles"].tolist()
-        reasons = table.rejects["reason"].tolist()
-        items = zip(table.smiles, table.mols, table.labels, table.rows)
-        with quiet_rdkit():  # e.g. conformer-embedding warnings: failures become rejects
-            for smiles, mol, labels, row in items:
-                try:
-                    data = _as_data(self._featurize(mol))
-                except FeaturizeError as err:
-                    bad_rows.append(int(row))
-                    bad_smiles.append(smiles)
-                    reasons.append(str(err))
-                    continue
-                data.y = torch.tensor(labels, dtype=torch.float32).view(1, -1)
-                data.smiles = smiles
-                data.row = torch.tensor([int(row)], dtype=torch.long)
-                graphs.append(data)
+            rows, bad_rows = source_rows[rows], source_rows[bad_rows]
+        for data, row in zip(graphs, rows.tolist()):
+            data.row = torch.tensor([int(row)], dtype=torch.long)
         if not graphs:
             raise ValueError(
                 f"no molecule of {name} could be featurized with scheme {self.scheme!r} "
-                f"({table.n_read} rows read, all rejected)"
+                f"({len(frame)} rows read, all rejected)"
             )
-        data_path = Path(self.processed_paths[0])
-        tmp = _temp_beside(data_path)
-        try:
+        with atomic_path(self.processed_paths[0]) as tmp:
             self.save(graphs, str(tmp))
-            os.replace(tmp, data_path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        rejects = make_rejects(bad_rows, bad_smiles, reasons)
-        _atomic_write_text(Path(self.processed_paths[1]), rejects.to_csv(index=False))
+        rejects = make_rejects(bad_rows, [s for _, s, _ in bad], [why for _, _, why in bad])
+        atomic_write_text(self.processed_paths[1], rejects.to_csv(index=False))
         meta = {
             "key": self.key,
             "name": info.name if info else str(name),
             "registry": info is not None,
-            "n_read": table.n_read,
+            "n_read": len(frame),
             "n_kept": len(graphs),
             "label_cols": list(label_cols),
             "smiles_col": smiles_col,
         }
-        _atomic_write_text(Path(self.processed_paths[2]), json.dumps(meta, indent=1))
+        atomic_write_text(self.processed_paths[2], json.dumps(meta, indent=1))
 
     # -- views ----------------------------------------------------------------------------
     @property

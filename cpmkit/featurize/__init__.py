@@ -18,8 +18,9 @@ Taught in ``notebooks/00_quickstart`` and ``notebooks/01_descriptors``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ from cpmkit.featurize.conformer import embed_conformer
 from cpmkit.featurize.fingerprints import ecfp, fingerprint_matrix, maccs
 from cpmkit.featurize.graph_hu import hu_graph
 from cpmkit.featurize.graph_ogb import ogb_graph
+from cpmkit.featurize.parallel import check_num_workers, map_chunks
 from cpmkit.featurize.parse import FeaturizeError, Parsed, parse_smiles, quiet_rdkit
 
 SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d")
@@ -135,7 +137,33 @@ class FeaturizeResult:
         return np.stack(self.items)
 
 
-def featurize_smiles(smiles_list: Iterable, scheme: str, **kw) -> FeaturizeResult:
+def _featurize_chunk(smiles_list: Sequence, start: int, scheme: str, kw: dict) -> tuple:
+    """Parse and featurize one chunk: ``(items, rows, rejects, n_read)``, rows from ``start``.
+
+    Module-level so that a worker process can run it (see :mod:`.parallel`).
+    """
+    items: list = []
+    rows: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+    n_read = 0
+    for row, smiles in enumerate(smiles_list, start):
+        n_read += 1
+        parsed = parse_smiles(smiles)
+        if parsed.mol is None:
+            rejects.append((row, parsed.smiles, parsed.reason))
+            continue
+        try:
+            items.append(featurize_mol(parsed.mol, scheme, **kw))
+        except FeaturizeError as error:
+            rejects.append((row, parsed.smiles, str(error)))
+            continue
+        rows.append(row)
+    return items, rows, rejects, n_read
+
+
+def featurize_smiles(
+    smiles_list: Iterable, scheme: str, *, num_workers: int = 1, **kw
+) -> FeaturizeResult:
     """Parse and featurize many SMILES, keeping every failure as data instead of raising.
 
     Parameters
@@ -143,6 +171,9 @@ def featurize_smiles(smiles_list: Iterable, scheme: str, **kw) -> FeaturizeResul
     smiles_list : iterable
         SMILES strings; ``None``, NaN, empty strings and non-strings are rejected with a reason.
     scheme : {"hu", "ogb", "ecfp", "maccs", "3d"}
+    num_workers : int
+        Processes to featurize on (contiguous chunks, :func:`.parallel.map_chunks`); the result
+        is the same as with one (same items, rows and rejects, in input order).
     **kw
         Passed to :func:`featurize_mol` (e.g. ``n_bits=1024`` for ``"ecfp"``, ``seed=1`` for
         ``"3d"``).
@@ -155,29 +186,20 @@ def featurize_smiles(smiles_list: Iterable, scheme: str, **kw) -> FeaturizeResul
         Taught in ``notebooks/00_quickstart``.
     """
     _check_scheme(scheme)
-    items: list = []
-    rows: list[int] = []
-    rejects: list[tuple[int, str, str]] = []
-    n_read = 0
-    for row, smiles in enumerate(smiles_list):
-        n_read += 1
-        parsed = parse_smiles(smiles)
-        if parsed.mol is None:
-            rejects.append((row, parsed.smiles, parsed.reason))
-            continue
-        try:
-            items.append(featurize_mol(parsed.mol, scheme, **kw))
-        except FeaturizeError as error:
-            rejects.append((row, parsed.smiles, str(error)))
-            continue
-        rows.append(row)
+    if check_num_workers(num_workers) == 1:
+        parts = [_featurize_chunk(smiles_list, 0, scheme, kw)]  # streams: no list is made
+    else:
+        parts = map_chunks(_featurize_chunk, list(smiles_list), num_workers, scheme, kw)
+    items = [item for part in parts for item in part[0]]
+    rows = [row for part in parts for row in part[1]]
+    rejects = [reject for part in parts for reject in part[2]]
     return FeaturizeResult(
         items=items,
         rows=np.array(rows, dtype=np.int64),
         rejects=pd.DataFrame(rejects, columns=["row", "smiles", "reason"]).astype(
             {"row": np.int64, "smiles": object, "reason": object}
         ),
-        n_read=n_read,
+        n_read=sum(part[3] for part in parts),
     )
 
 
