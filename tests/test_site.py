@@ -227,11 +227,19 @@ def _screenshot(browser, name: str) -> None:
     """A small PNG (256-colour palette) of the visible page, in docs/screenshots/."""
     import io
 
-    from PIL import Image
+    from PIL import Image, ImageChops
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
     image = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
-    image.quantize(colors=256).save(SCREENSHOTS / name, optimize=True)
+    if path.is_file():  # keep the committed file unless the page really looks different
+        old = Image.open(path).convert("RGB")
+        if old.size == image.size:
+            # pixels whose grey level moved by more than 32 of 255
+            changed = sum(ImageChops.difference(old, image).convert("L").histogram()[33:])
+            if changed < 0.002 * image.size[0] * image.size[1]:
+                return
+    image.quantize(colors=256).save(path, optimize=True)
 
 
 EXECUTED = [lesson for lesson in collect_lessons(ROOT) if lesson.executed]
