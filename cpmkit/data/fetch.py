@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -29,6 +28,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from cpmkit.atomic import atomic_path
 from cpmkit.data.registry import FileEntry, get_dataset_info
 
 CACHE_ENV = "CPMKIT_CACHE"
@@ -110,24 +110,22 @@ def _write_verified(chunks: Iterable[bytes], target: Path, entry: FileEntry, sou
     When a ``.gz`` entry arrives uncompressed (MOSES upstream serves plain CSV) and its content
     hash matches, it is gzipped here so the cache path keeps its meaning.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-    )
-    tmp = Path(handle.name)
-    packed = None
-    try:
-        with handle:
+    # the kit's one atomic write: a refused or interrupted file never reaches the cache path
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
             for chunk in chunks:
                 handle.write(chunk)
         ok, actual = verify_file(tmp, entry)
         if not ok and entry.compressed and not _is_gzip(tmp):
             if sha256_file(tmp) == entry.sha256_uncompressed:
                 packed = tmp.with_suffix(".gz.part")
-                with open(tmp, "rb") as src, gzip.open(packed, "wb") as dst:
-                    shutil.copyfileobj(src, dst, CHUNK)
-                os.replace(packed, tmp)
-                packed, ok = None, True
+                try:
+                    with open(tmp, "rb") as src, gzip.open(packed, "wb") as dst:
+                        shutil.copyfileobj(src, dst, CHUNK)
+                    os.replace(packed, tmp)
+                finally:
+                    packed.unlink(missing_ok=True)
+                ok = True
         if not ok:
             raise DataFetchError(
                 f"refusing {entry.path} from {source}: its sha256 is {actual}, but the registry "
@@ -135,11 +133,6 @@ def _write_verified(chunks: Iterable[bytes], target: Path, entry: FileEntry, sou
                 f"was kept in the cache. If {source} is a damaged or outdated copy, replace it, "
                 f"or point {MIRROR_ENV} at a good mirror; the canonical URL is {entry.url}"
             )
-        os.replace(tmp, target)
-    finally:
-        for leftover in (tmp, packed):
-            if leftover is not None and leftover.exists():
-                leftover.unlink()
     return target
 
 
