@@ -165,10 +165,10 @@ def test_decay_groups_exempt_biases_norms_and_tied_embeddings():
     head = torch.nn.Linear(4, 5, bias=False)
     head.weight = embedding.weight  # tied, as a GPT's LM head
     model = torch.nn.ModuleList([embedding, linear, norm, head])
-    decay, no_decay = decay_groups(model, 0.1)
+    decay, no_decay = decay_groups(model)
     decayed = {id(p) for p in decay["params"]}
     assert decayed == {id(linear.weight)}
-    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert "weight_decay" not in decay and no_decay["weight_decay"] == 0.0
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
 
 
@@ -212,3 +212,20 @@ def test_contrastive_loss_on_two_processes_equals_one_process(corpus, tmp_path):
         assert torch.allclose(rank0["state"][key], value, atol=1e-5), key
     # without the gather each process would contrast against its own half only
     assert math.isfinite(float(rank0["losses"][0]))
+
+
+def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():
+    from cpmkit.pretrain.base import Strategy, strategy_classes
+    from cpmkit.pretrain.recipes import STRATEGIES
+
+    assert set(STRATEGIES) == {"attrmasking", "contextpred", "edgepred", "infomax", "supervised"}
+    assert {"mlm", "ntp", "smiles_ae"} <= set(strategy_classes())
+    new = type("NewMethod", (Strategy,), {"name": "new_method", "__module__": "cpmkit.pretrain.x"})
+    assert strategy_classes()["new_method"] is new
+    clash = type("Clash", (Strategy,), {"name": "new_method", "__module__": "cpmkit.pretrain.y"})
+    with pytest.raises(ValueError, match="new_method"):
+        strategy_classes()
+    del new, clash
+    import gc
+
+    gc.collect()  # the throwaway classes must not outlive this test

@@ -16,7 +16,7 @@ from cpmkit.pretrain import PretrainConfig, pretrain
 from cpmkit.pretrain.autoencoding import SmilesAutoencoding
 from cpmkit.pretrain.autoregressive import NextTokenPrediction
 from cpmkit.pretrain.loop import load_checkpoint_state
-from cpmkit.pretrain.masking_smiles import IGNORE_INDEX, MaskedLanguageModeling, mask_tokens
+from cpmkit.pretrain.masking import IGNORE_INDEX, MaskedLanguageModeling, mask_tokens
 from cpmkit.pretrain.smiles import SmilesCorpus, item_smiles
 from cpmkit.seed import seed_everything
 

@@ -256,6 +256,7 @@ def test_model_factory_trains_any_module_and_results_are_returned():
     again = run_seeds(tiny_dataset, config, seeds=[0], split=tiny_split, progress=False,
                       model_factory=AtomBag)
     assert again["test"].iloc[0] == table["test"].iloc[0]
-    with pytest.raises(ValueError, match="model_factory"):
-        finetune(tiny_dataset, tiny_split, config, pretrained="gcn_contextpred",
+    # weights for a factory's model go into its `encoder` (the encoder contract); none here
+    with pytest.raises(TypeError, match="encoder"):
+        finetune(tiny_dataset, tiny_split, config, pretrained={"w": torch.zeros(1)},
                  model_factory=AtomBag, progress=False)

@@ -2,7 +2,7 @@ r"""ChemBERTa / SMILES-BERT: a RoBERTa encoder over SMILES tokens, and its fine-
 
 SMILES-BERT (Wang et al. 2019) and ChemBERTa (Chithrananda et al. 2020) take BERT's recipe to
 SMILES: a bidirectional Transformer encoder reads the tokens, a linear head over the vocabulary
-predicts the tokens that were hidden (``cpmkit.pretrain.masking_smiles``):
+predicts the tokens that were hidden (``cpmkit.pretrain.masking``):
 
 .. math:: h_{1..L} = \mathrm{Encoder}(x_{1..L}), \qquad
           p(x_i \mid \tilde x) = \mathrm{softmax}(W\, \mathrm{LN}(\mathrm{GELU}(U h_i)) + b).

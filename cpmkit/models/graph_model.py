@@ -11,19 +11,20 @@ code loads into :class:`GraphPredictor` by the same keys). Taught in
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
+from cpmkit.config import ConfigDict
 from cpmkit.models.gnn import GNN
 
 POOLS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}
 
 
 @dataclass
-class GNNConfig:
+class GNNConfig(ConfigDict):
     """The encoder and pooling of a :class:`GraphPredictor` (defaults: Hu et al.'s fine-tuning).
 
     ``drop_ratio=0.5`` is the fine-tuning dropout of the paper; the published weights were
@@ -37,16 +38,6 @@ class GNNConfig:
     drop_ratio: float = 0.5
     gnn_type: str = "gin"
     pool: str = "mean"
-
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict (what checkpoints and results files store)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "GNNConfig":
-        """Build from a dict, ignoring keys that are not fields (e.g. a whole FinetuneConfig)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
     def build_gnn(self) -> GNN:
         """A fresh :class:`~cpmkit.models.gnn.GNN` with this config."""

@@ -3,7 +3,7 @@
 Hu et al.'s graph strategies: :class:`AttributeMasking` (``masking``),
 :class:`ContextPrediction` (``context``), :class:`EdgePrediction` (``autoencoding``),
 :class:`GraphInfomax` (``contrastive``) and :class:`SupervisedPretraining` (``supervised``).
-On SMILES: :class:`MaskedLanguageModeling` (``masking_smiles``, ChemBERTa),
+On SMILES: :class:`MaskedLanguageModeling` (``masking``, ChemBERTa),
 :class:`NextTokenPrediction` (``autoregressive``, MolGPT) and :class:`SmilesAutoencoding`
 (``autoencoding``, SMILES Transformer).
 """
@@ -16,8 +16,7 @@ from cpmkit.pretrain.base import Strategy
 from cpmkit.pretrain.context import ContextPrediction
 from cpmkit.pretrain.contrastive import GraphInfomax
 from cpmkit.pretrain.loop import PretrainConfig, PretrainResult, pretrain
-from cpmkit.pretrain.masking import AttributeMasking
-from cpmkit.pretrain.masking_smiles import MaskedLanguageModeling
+from cpmkit.pretrain.masking import AttributeMasking, MaskedLanguageModeling
 from cpmkit.pretrain.smiles import SmilesCorpus
 from cpmkit.pretrain.supervised import SupervisedPretraining
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from cpmkit.featurize.augment import canonical_smiles, randomize_smiles
 from cpmkit.featurize.parse import parse_smiles
-from cpmkit.pretrain.base import Strategy
+from cpmkit.pretrain.base import Strategy, binary_pair_loss
 from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams
 
 
@@ -70,10 +70,8 @@ class EdgePrediction(Strategy):
         neg = batch.negative_edge_index
         pos_score = (nodes[pos[0]] * nodes[pos[1]]).sum(dim=1)
         neg_score = (nodes[neg[0]] * nodes[neg[1]]).sum(dim=1)
-        loss = F.binary_cross_entropy_with_logits(pos_score, torch.ones_like(pos_score))
-        loss = loss + F.binary_cross_entropy_with_logits(neg_score, torch.zeros_like(neg_score))
-        correct = torch.cat([pos_score > 0, neg_score < 0]).float().mean()
-        return loss, {"acc": correct.item()}
+        pair = binary_pair_loss(pos_score, neg_score)
+        return pair.pos + pair.neg, {"acc": pair.accuracy()}
 
 
 # -- SMILES autoencoding: SMILES Transformer (Honda et al. 2019) ------------------------------
@@ -106,6 +104,7 @@ class SmilesAutoencoding(Strategy):
     """
 
     name = "smiles_ae"
+    input_family = "sequence"
 
     def __init__(self, encoder, tokenizer, randomize: bool = True, max_length: int | None = None):
         super().__init__(encoder)

@@ -24,6 +24,7 @@ from cpmkit.featurize.properties import molecular_properties
 from cpmkit.featurize.scaffold import murcko_scaffold
 from cpmkit.models.molgpt import MolGPT, encode_scaffolds
 from cpmkit.pretrain.base import Strategy
+from cpmkit.pretrain.optim import decay_groups
 from cpmkit.pretrain.smiles import encode, item_smiles, pad_batch, sequence_hparams, view_smiles
 
 IGNORE_INDEX = -100
@@ -49,6 +50,7 @@ class NextTokenPrediction(Strategy):
     """
 
     name = "ntp"
+    input_family = "sequence"
 
     def __init__(
         self, encoder: MolGPT, tokenizer, randomize: bool = False, max_length: int | None = None
@@ -101,6 +103,10 @@ class NextTokenPrediction(Strategy):
         scored = target != IGNORE_INDEX
         hits = out.logits[:, :-1].argmax(-1)[scored] == target[scored]
         return out.loss, {"acc": hits.float().mean().item()}
+
+    def param_groups(self):
+        # MolGPT's trainer (minGPT): weight decay on matmul weights only
+        return decay_groups(self)
 
     def hparams(self):
         return sequence_hparams(self)

@@ -42,9 +42,10 @@ Taught in ``notebooks/04_masked_components`` and ``notebooks/05_context_predicti
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch_geometric.data import Batch
 
@@ -68,6 +69,9 @@ class Strategy(nn.Module):
     """
 
     name: str = "strategy"
+    #: what the method reads: ``"graph"`` (a Hu et al. GNN is built for it by
+    #: ``recipes.build_strategy``), ``"sequence"`` (SMILES tokens) or ``"geometry"`` (3D)
+    input_family: str = "graph"
     #: batch attributes that need their own ``<key>_batch`` vector (PyG ``follow_batch``)
     follow_batch: tuple[str, ...] = ()
 
@@ -136,6 +140,62 @@ class Strategy(nn.Module):
         return ", ".join(f"{k}={v}" for k, v in self.hparams().items())
 
 
+def strategy_classes(module_prefix: str = "cpmkit.pretrain") -> dict[str, type[Strategy]]:
+    """Every strategy class the kit defines, by its ``name`` (what recipes look names up in).
+
+    Walks the subclasses of :class:`Strategy` (so a new method is one class in its family's
+    file, nothing else to register), keeping the kit's own (``module_prefix``). Two classes
+    with one name fail loudly.
+    """
+    found: dict[str, type[Strategy]] = {}
+    todo = list(Strategy.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if not cls.__module__.startswith(module_prefix):
+            continue
+        if cls.name in found and found[cls.name] is not cls:
+            raise ValueError(f"two strategies are named {cls.name!r}: {found[cls.name]} and {cls}")
+        found[cls.name] = cls
+    return dict(sorted(found.items()))
+
+
+def cycle_index(num: int, shift: int = 1) -> torch.Tensor:
+    """``i -> (i + shift) mod num``: pairs each molecule of a batch with another one.
+
+    How Hu et al. draw negatives from the batch itself (infomax, context prediction): with
+    ``0 < shift < num`` a molecule is never its own negative.
+    """
+    return (torch.arange(num) + shift) % num
+
+
+class PairLoss(NamedTuple):
+    """:func:`binary_pair_loss`'s parts: the two mean losses and which scores were right."""
+
+    pos: torch.Tensor
+    neg: torch.Tensor
+    pos_right: torch.Tensor
+    neg_right: torch.Tensor
+
+    def accuracy(self) -> float:
+        """Share of right answers over all positive and negative pairs."""
+        return torch.cat([self.pos_right, self.neg_right]).float().mean().item()
+
+
+def binary_pair_loss(pos_logits: torch.Tensor, neg_logits: torch.Tensor) -> PairLoss:
+    r"""Binary cross-entropy of positive pairs against 1 and negative pairs against 0.
+
+    .. math:: \mathcal{L}_+ = -\overline{\log\sigma(s^+)}, \qquad
+              \mathcal{L}_- = -\overline{\log(1-\sigma(s^-))}
+
+    The objective of Hu et al.'s infomax, edge prediction and context prediction, which
+    weigh the two means differently. Taught in ``notebooks/05_context_prediction``.
+    """
+    loss_pos = F.binary_cross_entropy_with_logits(pos_logits, torch.ones_like(pos_logits))
+    loss_neg = F.binary_cross_entropy_with_logits(neg_logits, torch.zeros_like(neg_logits))
+    return PairLoss(loss_pos, loss_neg, pos_logits > 0, neg_logits < 0)
+
+
 def encoder_hparams(encoder: nn.Module) -> dict[str, Any]:
     """The architecture of a Hu et al. GNN (or any module with the same attributes) as JSON."""
     keys = ("num_layer", "emb_dim", "JK", "drop_ratio", "gnn_type")
@@ -148,4 +208,12 @@ def parts_hparams(strategy: Strategy) -> dict[str, dict[str, Any]]:
     return {name: encoder_hparams(module) for name, module in strategy.parts().items()}
 
 
-__all__ = ["Strategy", "encoder_hparams", "parts_hparams"]
+__all__ = [
+    "PairLoss",
+    "Strategy",
+    "binary_pair_loss",
+    "cycle_index",
+    "encoder_hparams",
+    "parts_hparams",
+    "strategy_classes",
+]

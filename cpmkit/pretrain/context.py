@@ -38,7 +38,7 @@ from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_poo
 from torch_geometric.utils import k_hop_subgraph, subgraph
 
 from cpmkit.models.gnn import GNN
-from cpmkit.pretrain.base import Strategy
+from cpmkit.pretrain.base import Strategy, binary_pair_loss, cycle_index
 
 POOLINGS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}
 
@@ -160,11 +160,6 @@ def substruct_context_pair(
     )
 
 
-def cycle_index(num: int, shift: int) -> torch.Tensor:
-    """``i -> (i + shift) mod num``: the partner of each molecule in a negative pair."""
-    return (torch.arange(num) + shift) % num
-
-
 class ContextPrediction(Strategy):
     """Hu et al.'s context prediction around any Hu-style GNN ``encoder`` (see module docs).
 
@@ -259,19 +254,19 @@ class ContextPrediction(Strategy):
         substruct_rep, context_rep = self.representations(batch)
         num = substruct_rep.size(0)
         pred_pos = (substruct_rep * context_rep).sum(dim=1)
-        loss_pos = F.binary_cross_entropy_with_logits(pred_pos, torch.ones_like(pred_pos))
-        acc_pos = (pred_pos > 0).float().mean()
         shifts = self.negative_shifts(num)
-        if not shifts:
-            return loss_pos, {"acc": float(acc_pos), "loss_pos": float(loss_pos.detach())}
         neg_context = torch.cat(
             [context_rep[cycle_index(num, s).to(context_rep.device)] for s in shifts]
+            or [context_rep[:0]]
         )
         pred_neg = (substruct_rep.repeat(len(shifts), 1) * neg_context).sum(dim=1)
-        loss_neg = F.binary_cross_entropy_with_logits(pred_neg, torch.zeros_like(pred_neg))
-        acc = 0.5 * (acc_pos + (pred_neg < 0).float().mean())
-        loss = loss_pos + self.neg_samples * loss_neg
-        logs = {"acc": acc, "loss_pos": loss_pos, "loss_neg": loss_neg}
+        pair = binary_pair_loss(pred_pos, pred_neg)
+        acc_pos = pair.pos_right.float().mean()
+        if not shifts:
+            return pair.pos, {"acc": float(acc_pos), "loss_pos": float(pair.pos.detach())}
+        acc = 0.5 * (acc_pos + pair.neg_right.float().mean())
+        loss = pair.pos + self.neg_samples * pair.neg
+        logs = {"acc": acc, "loss_pos": pair.pos, "loss_neg": pair.neg}
         return loss, {key: float(value.detach()) for key, value in logs.items()}
 
     def hparams(self) -> dict[str, Any]:

@@ -16,16 +16,10 @@ Taught in ``notebooks/06_contrastive`` (and as a Table 1 row in ``05_context_pre
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import global_mean_pool
 
-from cpmkit.pretrain.base import Strategy
-
-
-def shifted(num: int, shift: int = 1) -> torch.Tensor:
-    """Index ``[shift, ..., num-1, 0, ..., shift-1]``: pairs each item with another one."""
-    return torch.roll(torch.arange(num), -shift)
+from cpmkit.pretrain.base import Strategy, binary_pair_loss, cycle_index
 
 
 class GraphInfomax(Strategy):
@@ -43,13 +37,11 @@ class GraphInfomax(Strategy):
     def loss(self, batch):
         nodes = self.encoder(batch.x, batch.edge_index, batch.edge_attr)
         summary = torch.sigmoid(global_mean_pool(nodes, batch.batch))
-        other = summary[shifted(summary.size(0))]
+        other = summary[cycle_index(summary.size(0))]
         pos = self.discriminator(nodes, summary[batch.batch]).view(-1)
         neg = self.discriminator(nodes, other[batch.batch]).view(-1)
-        loss = F.binary_cross_entropy_with_logits(pos, torch.ones_like(pos))
-        loss = loss + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
-        correct = torch.cat([pos > 0, neg < 0]).float().mean()
-        return loss, {"acc": correct.item()}
+        pair = binary_pair_loss(pos, neg)
+        return pair.pos + pair.neg, {"acc": pair.accuracy()}
 
 
-__all__ = ["GraphInfomax", "shifted"]
+__all__ = ["GraphInfomax"]

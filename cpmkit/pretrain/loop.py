@@ -217,6 +217,12 @@ def run_identity(strategy: Strategy, corpus, config: PretrainConfig) -> dict:
     }
     if list(strategy.parts()) != ["encoder"]:
         identity["parts"] = parts_hparams(strategy)
+    groups = strategy.param_groups()
+    if len(groups) > 1:  # another optimizer layout is another run (its checkpoints differ)
+        identity["param_groups"] = [
+            {"tensors": len(group["params"]), **{k: v for k, v in group.items() if k != "params"}}
+            for group in groups
+        ]
     return identity
 
 

@@ -25,6 +25,27 @@ import torch
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 SCHEDULES = ("constant", "warmup_cosine", "warmup_linear")
 
+#: the optimiser settings of each paper's own code, as :class:`PretrainConfig` fields; a lesson
+#: takes one by name (``PretrainConfig(num_epochs=..., **TRAINERS["molgpt"])``)
+TRAINERS: dict[str, dict] = {
+    # Hu et al.'s pretrain_*.py: Adam, lr 1e-3, constant; also the kit's default at ci/teach
+    "hu2020": {"optimizer": "adam", "lr": 1e-3},
+    # devalab/molgpt train/trainer.py (minGPT): AdamW (0.9, 0.95), weight decay 0.1 on matmul
+    # weights, clip 1.0, linear warm-up then cosine to 10%, lr 6e-4 (train.py). Deviation: the
+    # reference counts tokens (warm-up 0.1 x max_len tokens per molecule, about 0.1-0.2 epoch;
+    # its cosine would reach the floor only after num_epochs x max_len / mean length epochs, so
+    # it ends above it); here warm-up is 1% of the steps (0.1 epoch of 10) and the cosine ends
+    # at the floor on the last step.
+    "molgpt": {"optimizer": "adamw", "lr": 6e-4, "betas": (0.9, 0.95), "weight_decay": 0.1,
+               "grad_clip": 1.0, "schedule": "warmup_cosine", "warmup_fraction": 0.01,
+               "min_lr_ratio": 0.1},
+    # seyonechithrananda/bert-loves-chemistry train_roberta.py: HuggingFace Trainer defaults
+    # (AdamW (0.9, 0.999), no weight decay, linear decay to 0 without warm-up, clip 1.0), lr 5e-5
+    "chemberta": {"optimizer": "adamw", "lr": 5e-5, "betas": (0.9, 0.999), "weight_decay": 0.0,
+                  "grad_clip": 1.0, "schedule": "warmup_linear", "warmup_fraction": 0.0,
+                  "min_lr_ratio": 0.0},
+}  # fmt: skip
+
 
 def lr_factor(step: int, total_steps: int, schedule: str = "constant",
               warmup_steps: int = 0, min_lr_ratio: float = 0.0) -> float:
@@ -60,9 +81,12 @@ def build_scheduler(optimizer, config, total_steps: int) -> torch.optim.lr_sched
     )
 
 
-def decay_groups(module: torch.nn.Module, weight_decay: float) -> list[dict]:
+def decay_groups(module: torch.nn.Module) -> list[dict]:
     """Two parameter groups as minGPT's ``configure_optimizers``: weight decay on the weights of
-    linear (and HF ``Conv1D``) layers only; none on biases, norms, embeddings, positions."""
+    linear (and HF ``Conv1D``) layers only; none on biases, norms, embeddings, positions.
+
+    The first group leaves ``weight_decay`` to the optimizer's setting; the second sets 0.
+    """
     decay, no_decay = {}, {}
     for child in module.modules():
         for name, param in child.named_parameters(recurse=False):
@@ -74,7 +98,7 @@ def decay_groups(module: torch.nn.Module, weight_decay: float) -> list[dict]:
     decay = [param for key, param in decay.items() if key not in no_decay]
     no_decay = list(no_decay.values())
     return [
-        {"params": decay, "weight_decay": weight_decay},
+        {"params": decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
 
@@ -82,6 +106,7 @@ def decay_groups(module: torch.nn.Module, weight_decay: float) -> list[dict]:
 __all__ = [
     "OPTIMIZERS",
     "SCHEDULES",
+    "TRAINERS",
     "build_optimizer",
     "build_scheduler",
     "decay_groups",

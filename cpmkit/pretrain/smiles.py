@@ -1,6 +1,6 @@
 """What the SMILES strategies share: a corpus of strings, one molecule's tokens, padded batches.
 
-The sequence strategies (``masking_smiles``, ``autoregressive``, the SMILES part of
+The sequence strategies (``masking``, ``autoregressive``, the SMILES part of
 ``autoencoding``) take a corpus of plain SMILES strings, a :class:`SmilesCorpus`, or a
 ``MoleculeDataset`` (each graph's ``.smiles`` is read, the graph itself is not used). Their
 ``transform`` tokenizes one molecule into a dict of 1-D tensors; :func:`pad_batch` stacks those

@@ -11,13 +11,9 @@ Taught in ``notebooks/11_property_prediction``.
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
-import os
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,28 +21,29 @@ import torch
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from cpmkit.device import resolve_device
-from cpmkit.models.gnn import GNN
-from cpmkit.models.graph_model import GNNConfig, GraphPredictor
 from cpmkit.data.weights import HU_WEIGHTS, weights_path
+from cpmkit.device import resolve_device
+from cpmkit.models.graph_model import GNNConfig, GraphPredictor
 from cpmkit.models.pretrained import load_hu_weights
 from cpmkit.pretrain.loop import part_path
 from cpmkit.seed import seed_everything
+from cpmkit.tasks.checkpoint import CHECKPOINT_FORMAT
 from cpmkit.tasks.metrics import mae, masked_bce_loss, masked_mse_loss, rmse, roc_auc_multitask
 
 TASK_METRICS = {"classification": ("roc_auc",), "regression": ("rmse", "mae")}
 HIGHER_IS_BETTER = {"roc_auc": True, "rmse": False, "mae": False}
-CHECKPOINT_FORMAT = "cpmkit-checkpoint-1"
 
 
 @dataclass
-class FinetuneConfig:
+class FinetuneConfig(GNNConfig):
     """Everything one fine-tuning run depends on; defaults are Hu et al.'s ``finetune.py``.
 
-    The encoder fields (``num_layer`` ... ``pool``) are those of :class:`GNNConfig`;
+    The encoder fields (``num_layer``, ``emb_dim``, ``JK``, ``drop_ratio``, ``gnn_type``,
+    ``pool``) are :class:`GNNConfig`'s own, inherited, so they are declared once;
     ``head_lr_scale`` is their ``--lr_scale`` (learning-rate factor of the linear head).
     ``metric=None`` means ROC-AUC for classification and RMSE for regression; ``device="auto"``
-    takes CUDA when available. Taught in ``notebooks/11_property_prediction``.
+    takes CUDA when available. ``from_dict`` refuses unknown keys (``strict=False`` takes the
+    known ones out of a lesson's whole profile). Taught in ``notebooks/11_property_prediction``.
     """
 
     num_epochs: int = 100
@@ -54,12 +51,6 @@ class FinetuneConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
-    num_layer: int = 5
-    emb_dim: int = 300
-    JK: str = "last"
-    drop_ratio: float = 0.5
-    gnn_type: str = "gin"
-    pool: str = "mean"
     task_type: str = "classification"
     metric: str | None = None
     head_lr_scale: float = 1.0
@@ -87,22 +78,8 @@ class FinetuneConfig:
         return self.metric or TASK_METRICS[self.task_type][0]
 
     def gnn_config(self) -> GNNConfig:
-        """The encoder part as a :class:`GNNConfig`."""
-        return GNNConfig.from_dict(dataclasses.asdict(self))
-
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict, strict: bool = True) -> "FinetuneConfig":
-        """Inverse of :meth:`to_dict`. Unknown keys raise ``TypeError`` (typos fail loudly);
-        ``strict=False`` ignores them instead (e.g. a notebook's whole resolved profile)."""
-        names = {f.name for f in fields(cls)}
-        unknown = set(values) - names
-        if unknown and strict:
-            raise TypeError(f"unknown FinetuneConfig keys: {sorted(unknown)}")
-        return cls(**{k: v for k, v in values.items() if k in names})
+        """The encoder part as a plain :class:`GNNConfig`."""
+        return GNNConfig.from_dict(self.to_dict(), strict=False)
 
 
 @dataclass(repr=False)
@@ -294,6 +271,34 @@ def _better(value: float, best: float | None, higher: bool) -> bool:
     return value > best if higher else value < best
 
 
+def _smiles_of(dataset) -> list[str]:
+    smiles = getattr(dataset, "smiles", None)  # MoleculeDataset keeps them without collating
+    if not isinstance(smiles, list) or len(smiles) != len(dataset):
+        smiles = [getattr(data, "smiles", None) for data in dataset]
+    if any(not isinstance(s, str) for s in smiles):
+        raise ValueError("a split by name needs `smiles` on every graph; pass a Split instead")
+    return smiles
+
+
+def resolve_split(dataset, split, seed: int, smiles_cache: dict):
+    """``(Split, method name)``: ``split`` itself, or the split of that method name computed
+    from the graphs' SMILES (``smiles_cache`` keeps the SMILES and the deterministic scaffold
+    split between calls)."""
+    if hasattr(split, "train"):
+        return split, getattr(split, "method", "") or "given"
+    method = split or "scaffold"
+    # Imported here: the data layer is only needed when the split is computed by name.
+    from cpmkit.data import splits
+
+    if "smiles" not in smiles_cache:
+        smiles_cache["smiles"] = _smiles_of(dataset)
+    if method == "scaffold":
+        if "scaffold" not in smiles_cache:  # deterministic: one split for every seed
+            smiles_cache["scaffold"] = splits.scaffold_split(smiles_cache["smiles"])
+        return smiles_cache["scaffold"], method
+    return splits.make_split(method, smiles_cache["smiles"], seed), method
+
+
 def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=None,
              progress: bool = True, model_factory=None, part: str | None = None
              ) -> FinetuneResult:  # fmt: skip
@@ -342,7 +347,7 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
     start = time.perf_counter()
 
     if not hasattr(split, "train"):
-        split, _ = _resolve_split(dataset, split, config.seed, {})
+        split, _ = resolve_split(dataset, split, config.seed, {})
     seed_everything(config.seed)
     parts = (split.train, split.valid, split.test)
     train_set, valid_set, test_set = (_subset(dataset, idx) for idx in parts)
@@ -418,196 +423,28 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
     )
 
 
-def _smiles_of(dataset) -> list[str]:
-    smiles = getattr(dataset, "smiles", None)  # MoleculeDataset keeps them without collating
-    if not isinstance(smiles, list) or len(smiles) != len(dataset):
-        smiles = [getattr(data, "smiles", None) for data in dataset]
-    if any(not isinstance(s, str) for s in smiles):
-        raise ValueError("a split by name needs `smiles` on every graph; pass a Split instead")
-    return smiles
+def __getattr__(name):
+    # run_seeds and summarize moved to cpmkit.tasks.seeds, the checkpoint files to
+    # cpmkit.tasks.checkpoint; lessons written before the split import them from here
+    if name in ("run_seeds", "summarize"):
+        from cpmkit.tasks import seeds
 
+        return getattr(seeds, name)
+    if name in ("Checkpoint", "load_checkpoint", "save_checkpoint"):
+        from cpmkit.tasks import checkpoint
 
-def _resolve_split(dataset, split, seed: int, smiles_cache: dict):
-    if hasattr(split, "train"):
-        return split, getattr(split, "method", "") or "given"
-    method = split or "scaffold"
-    # Imported here: the data layer is only needed when the split is computed by name.
-    from cpmkit.data import splits
-
-    if "smiles" not in smiles_cache:
-        smiles_cache["smiles"] = _smiles_of(dataset)
-    if method == "scaffold":
-        if "scaffold" not in smiles_cache:  # deterministic: one split for every seed
-            smiles_cache["scaffold"] = splits.scaffold_split(smiles_cache["smiles"])
-        return smiles_cache["scaffold"], method
-    return splits.make_split(method, smiles_cache["smiles"], seed), method
-
-
-def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=None,
-              progress: bool = True, split_seed: int | None = None, model_factory=None,
-              split_method: str | None = None, return_results: bool = False,
-              ):  # fmt: skip
-    """Fine-tune once per seed and return one row per seed.
-
-    Parameters
-    ----------
-    split : Split, str or None
-        A fixed :class:`~cpmkit.data.splits.Split`, or a method name for
-        ``cpmkit.data.splits`` (None = ``"scaffold"``). The scaffold split is deterministic,
-        so, as in Hu et al., every seed sees the same split and only the model seed changes.
-        For ``"random"``/``"random_scaffold"`` the split seed is ``split_seed`` if given,
-        else the run's seed. ``split_method=`` is accepted as another name for a method.
-    pretrained, model_factory : see :func:`finetune`.
-    return_results : bool
-        Also return the list of :class:`FinetuneResult` (histories and models), for curves.
-
-    Returns
-    -------
-    pandas.DataFrame, or (DataFrame, list of FinetuneResult) with ``return_results``
-        Columns ``seed, metric, best_epoch, val, test, val_last, test_last, runtime_s,
-        split, split_sha256``. Feed it to :func:`summarize`.
-
-    Taught in ``notebooks/11_property_prediction``.
-    """
-    if split_method is not None:
-        if split is not None:
-            raise TypeError("give split= or split_method=, not both")
-        split = split_method
-    rows, results, cache = [], [], {}
-    for seed in tqdm(list(seeds), desc="seeds", disable=not progress):
-        run_split, method = _resolve_split(
-            dataset, split, seed if split_seed is None else split_seed, cache
-        )
-        result = finetune(
-            dataset, run_split, dataclasses.replace(config, seed=int(seed)), pretrained, progress,
-            model_factory=model_factory,
-        )
-        results.append(result)
-        row = result.summary()
-        row["split"] = method
-        row["split_sha256"] = run_split.sha256() if hasattr(run_split, "sha256") else None
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    return (table, results) if return_results else table
-
-
-def summarize(results, by=None, columns=("test", "test_last", "val"), digits: int = 3,
-              ) -> pd.DataFrame:  # fmt: skip
-    """Mean ± standard deviation over seeds (sample std, ddof=1), optionally per group.
-
-    ``results`` is a :func:`run_seeds` table or a list of :class:`FinetuneResult`. Returns one
-    row per group with ``n``, ``<col>_mean``, ``<col>_std`` and a text column ``<col>``
-    (``"0.712 ± 0.013"``). Taught in ``notebooks/11_property_prediction``.
-    """
-    if not isinstance(results, pd.DataFrame):
-        results = pd.DataFrame([r.summary() for r in results])
-    groups = results.groupby(by, sort=False) if by else [((), results)]
-    rows = []
-    for key, frame in groups:
-        row = dict(zip([by] if isinstance(by, str) else list(by or []), np.atleast_1d(key)))
-        row["n"] = len(frame)
-        for col in columns:
-            mean, std = frame[col].mean(), frame[col].std(ddof=1)
-            row[f"{col}_mean"], row[f"{col}_std"] = mean, std
-            text = f"{mean:.{digits}f}"
-            row[col] = f"{text} ± {std:.{digits}f}" if len(frame) > 1 else text
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-class Checkpoint(NamedTuple):
-    """What :func:`load_checkpoint` returns: the rebuilt model (eval mode) and the plain data."""
-
-    model: torch.nn.Module | None
-    config: dict
-    state_dict: dict
-    extra: dict
-
-
-def _plain_config(config) -> dict:
-    if config is None:
-        return {}
-    if dataclasses.is_dataclass(config):
-        return dataclasses.asdict(config)
-    if hasattr(config, "to_dict"):
-        return dict(config.to_dict())
-    return dict(config)
-
-
-def _architecture(model) -> tuple[str, dict]:
-    if isinstance(model, GraphPredictor):
-        return "GraphPredictor", {**model.config.to_dict(), "num_tasks": model.num_tasks}
-    if isinstance(model, GNN):
-        return "GNN", {
-            "num_layer": model.num_layer, "emb_dim": model.emb_dim, "JK": model.JK,
-            "drop_ratio": model.drop_ratio, "gnn_type": model.gnn_type,
-        }  # fmt: skip
-    return type(model).__name__, {}
-
-
-def save_checkpoint(path, model: torch.nn.Module, config=None, **extra) -> Path:
-    """Save tensors + plain-JSON config so ``torch.load(path, weights_only=True)`` opens it.
-
-    The file is a dict: ``format``, ``model_class``, ``architecture`` (what rebuilds the model),
-    ``config`` (the run's config as a dict), ``extra`` (any JSON-compatible keywords) and
-    ``state_dict``. Written to a temporary file and renamed, so a crash leaves no half file.
-    Taught in ``notebooks/11_property_prediction``.
-    """
-    model_class, architecture = _architecture(model)
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "model_class": model_class,
-        "architecture": architecture,
-        "config": _plain_config(config),
-        "extra": extra,
-    }
-    try:
-        meta = json.loads(json.dumps(meta))  # also turns tuples into lists, as JSON would
-    except TypeError as err:
-        raise TypeError(f"checkpoint config/extra must be JSON-compatible: {err}") from err
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save({**meta, "state_dict": state}, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def load_checkpoint(path, map_location="cpu") -> Checkpoint:
-    """Open a :func:`save_checkpoint` file (``weights_only=True``) and rebuild its model.
-
-    ``model`` is a :class:`GraphPredictor` or :class:`GNN` with the weights loaded strictly and
-    in eval mode, or None for another model class (then use ``state_dict`` yourself).
-    Taught in ``notebooks/11_property_prediction``.
-    """
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a cpmkit checkpoint ({CHECKPOINT_FORMAT})")
-    arch = state["architecture"]
-    model = None
-    if state["model_class"] == "GraphPredictor":
-        model = GraphPredictor(GNNConfig.from_dict(arch), arch["num_tasks"])
-    elif state["model_class"] == "GNN":
-        model = GNNConfig.from_dict(arch).build_gnn()
-    if model is not None:
-        model.load_state_dict(state["state_dict"], strict=True)
-        model.eval()
-    return Checkpoint(model, state["config"], state["state_dict"], state["extra"])
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "Checkpoint",
     "FinetuneConfig",
     "FinetuneResult",
     "evaluate",
     "finetune",
-    "load_checkpoint",
     "load_encoder_weights",
     "load_pretrained",
     "predict",
     "resolve_device",
-    "run_seeds",
-    "save_checkpoint",
-    "summarize",
+    "resolve_split",
 ]
