@@ -11,7 +11,7 @@ from cpmkit.pretrain.molgpt_run import molgpt_setup, molgpt_strategy, train_molg
 
 
 def lesson_config(**changes):
-    settings = dict(corpus="nci5k", corpus_size=40, num_layers=1, num_heads=2, hidden_size=16,
+    settings = dict(corpus="nci5k", corpus_size=40, trainer="hu2020", num_layers=1, num_heads=2, hidden_size=16,
                     dropout=0.0, num_epochs=1, batch_size=16, lr=1e-3)
     return SimpleNamespace(**{**settings, **changes})
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 from transformers.modeling_outputs import CausalLMOutput
 
 from cpmkit.featurize.properties import PROPERTIES
+from cpmkit.models.transformer_size import TransformerSize
 
 # transformers 5 renamed the key-value cache argument ``past_key_values`` to ``cache``
 _CACHE_ARG = (
@@ -46,20 +47,16 @@ _CACHE_ARG = (
 
 
 @dataclass
-class MolGPTConfig:
+class MolGPTConfig(TransformerSize):
     """Size and conditions of a MolGPT (defaults: CPU-sized; the paper: 8 layers, 8 heads, 256).
 
-    ``max_length`` counts the SMILES tokens with ``<s>``/``</s>``; ``properties`` names keys of
-    ``cpmkit.featurize.properties.PROPERTIES`` (one prefix vector for all of them);
-    ``scaffold=True`` adds ``scaffold_max_length`` prefix positions for the scaffold's tokens.
-    Taught in ``notebooks/03_autoregressive``.
+    The size fields are :class:`~cpmkit.models.transformer_size.TransformerSize`'s
+    (``intermediate_size=None``: GPT-2's 4 x width). ``max_length`` counts the SMILES tokens with
+    ``<s>``/``</s>``; ``properties`` names keys of ``cpmkit.featurize.properties.PROPERTIES``
+    (one prefix vector for all of them); ``scaffold=True`` adds ``scaffold_max_length`` prefix
+    positions for the scaffold's tokens. Taught in ``notebooks/03_autoregressive``.
     """
 
-    hidden_size: int = 128
-    num_layers: int = 4
-    num_heads: int = 4
-    max_length: int = 128
-    dropout: float = 0.1
     properties: tuple[str, ...] = ()
     scaffold: bool = False
     scaffold_max_length: int = 64
@@ -74,18 +71,6 @@ class MolGPTConfig:
     def prefix_length(self) -> int:
         """Condition positions in front of the SMILES."""
         return int(bool(self.properties)) + (self.scaffold_max_length if self.scaffold else 0)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-compatible dict."""
-        values = asdict(self)
-        values["properties"] = list(self.properties)
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> MolGPTConfig:
-        """Build from a dict, ignoring keys that are not fields."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 class MolGPT(nn.Module):
@@ -109,6 +94,7 @@ class MolGPT(nn.Module):
                 n_embd=config.hidden_size,
                 n_layer=config.num_layers,
                 n_head=config.num_heads,
+                n_inner=config.intermediate_size,  # None: GPT-2's 4 x n_embd
                 resid_pdrop=config.dropout,
                 embd_pdrop=config.dropout,
                 attn_pdrop=config.dropout,

@@ -7,7 +7,10 @@ both and the second lesson finds the first one's checkpoint instead of training 
 
 The lesson config must carry ``corpus`` (registry name), ``corpus_size`` (seeded sample size,
 ``None``: all), ``hidden_size``, ``num_layers``, ``num_heads``, ``dropout``, ``num_epochs``,
-``batch_size`` and ``lr``. Taught in ``notebooks/03_autoregressive``.
+``batch_size``, ``lr`` and ``trainer`` (a key of :data:`cpmkit.pretrain.optim.TRAINERS`:
+``"hu2020"``, Adam at a constant rate, below the paper scale; ``"molgpt"``, the reference
+trainer's AdamW, warm-up, cosine decay and clipping, at the paper profile; the lesson's ``lr``
+is kept either way). Taught in ``notebooks/03_autoregressive``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from cpmkit.featurize.tokenizer import build_smiles_tokenizer
 from cpmkit.models.molgpt import MolGPTConfig, build_molgpt
 from cpmkit.pretrain.autoregressive import NextTokenPrediction
 from cpmkit.pretrain.loop import PretrainConfig, PretrainResult, pretrain
+from cpmkit.pretrain.optim import TRAINERS
 from cpmkit.pretrain.smiles import SmilesCorpus
 
 
@@ -46,7 +50,7 @@ class MolGPTSetup:
     model_config : MolGPTConfig
         The decoder's size; ``max_length`` leaves room for the longest training SMILES.
     pretrain_config : PretrainConfig
-        Epochs, batch size and learning rate of the lesson, seed 0.
+        Epochs, batch size, learning rate and trainer settings of the lesson, seed 0.
     """
 
     molecules: MoleculeDataset
@@ -84,8 +88,9 @@ def molgpt_setup(config) -> MolGPTSetup:
                                 num_heads=config.num_heads,
                                 max_length=int(lengths.max()) + 2,  # room for <s> and </s>
                                 dropout=config.dropout)
+    settings = {**TRAINERS[config.trainer], "lr": config.lr}
     pretrain_config = PretrainConfig(num_epochs=config.num_epochs, batch_size=config.batch_size,
-                                     lr=config.lr, seed=0)
+                                     seed=0, **settings)
     return MolGPTSetup(molecules, train_smiles, corpus, tokenizer, lengths, model_config,
                        pretrain_config)
 
