@@ -74,3 +74,32 @@ def test_num_workers_must_be_a_count(bad):
     with pytest.raises((ValueError, TypeError)):
         check_num_workers(bad)
     assert check_num_workers(None) == check_num_workers(0) == 1 and check_num_workers(3) == 3
+
+
+def test_packed_graphs_come_back_equal_and_independent():
+    import pickle
+
+    from torch_geometric.data import Data
+
+    from cpmkit.featurize.parallel import _pack, _unpack
+
+    graphs = [
+        Data(z=torch.tensor([6, 8]), pos=torch.randn(2, 3), smiles="CO", flag=torch.tensor(True)),
+        Data(x=torch.zeros(0, 2, dtype=torch.long), edge_index=torch.zeros(2, 0, dtype=torch.long)),
+        Data(x=torch.arange(6).view(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]).t()),
+    ]
+    graphs[0].y = torch.tensor([[float("nan"), 1.0]])
+    sent = pickle.loads(pickle.dumps(_pack((graphs, [1, 2], [np.ones(4), np.zeros(4)]))))
+    back, rows, arrays = _unpack(sent)
+    assert rows == [1, 2] and all(np.array_equal(a, b) for a, b in zip(arrays, [np.ones(4),
+                                                                                np.zeros(4)]))
+    for a, b in zip(graphs, back):
+        assert list(a.keys()) == list(b.keys())  # the attribute order is kept
+        for key in a.keys():  # noqa: SIM118 -- iterating a Data gives (key, value)
+            if isinstance(a[key], str):
+                assert a[key] == b[key]
+                continue
+            assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape
+            assert torch.equal(torch.nan_to_num(a[key]), torch.nan_to_num(b[key])), key
+            # each tensor owns its memory: saving one graph does not save the whole chunk
+            assert b[key].untyped_storage().nbytes() == b[key].numel() * b[key].element_size()
