@@ -273,6 +273,18 @@ SPECS: dict[str, dict] = {
         },
         description="192,284 (drug1, drug2, type) triples among 1,710 drugs; SMILES for 1,704.",
     ),
+    "molt5_predictions": dict(
+        task_type="predictions",
+        metric=None,
+        split=None,
+        title="MolT5's own test-set outputs on ChEBI-20 (captioning and text-to-molecule)",
+        smiles_col=None,
+        label_cols=[],
+        table=None,
+        description="The MolT5 repository's predictions on the 3,300 ChEBI-20 test pairs, one "
+        "file per model (T5 and MolT5, small/base/large) and direction; tab-separated: input, "
+        "ground truth, output. What a multimodal lesson scores with its own metrics.",
+    ),
     "pretrain_gnns_weights": dict(
         task_type="weights",
         metric=None,
