@@ -218,7 +218,8 @@ def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():
     from cpmkit.pretrain.base import Strategy, strategy_classes
     from cpmkit.pretrain.recipes import STRATEGIES
 
-    assert set(STRATEGIES) == {"attrmasking", "contextpred", "edgepred", "infomax", "supervised"}
+    assert set(STRATEGIES) == {"attrmasking", "contextpred", "edgepred", "infomax", "supervised",
+                               "graphcl", "joao", "simgrace", "infograph", "mvgrl", "smiclr"}
     assert {"mlm", "ntp", "smiles_ae"} <= set(strategy_classes())
     new = type("NewMethod", (Strategy,), {"name": "new_method", "__module__": "cpmkit.pretrain.x"})
     assert strategy_classes()["new_method"] is new
