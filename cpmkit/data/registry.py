@@ -16,7 +16,8 @@ import yaml
 
 REGISTRY_PATH = Path(__file__).with_name("registry.yml")
 
-TASK_TYPES = ("classification", "regression", "corpus", "text-pairs", "dti", "ddi", "weights")
+TASK_TYPES = ("classification", "regression", "corpus", "text-pairs", "dti", "ddi", "weights",
+              "predictions")  # a published model's outputs, scored by the kit
 
 
 @dataclass(frozen=True)
