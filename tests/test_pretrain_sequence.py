@@ -133,6 +133,20 @@ def test_smiles_autoencoding_targets_the_canonical_smiles(tokenizer):
     assert tokenizer.decode(plain["input_ids"], skip_special_tokens=True) == target
 
 
+def test_smiles_autoencoding_copy_objective_targets_the_random_input(tokenizer):
+    # the reference code's target: the same random string the encoder reads
+    strategy = make("ae", tokenizer, objective="copy")
+    torch.manual_seed(1)
+    item = strategy.transform("OC(=O)c1ccccc1OC(C)=O")
+    source = tokenizer.decode(item["input_ids"], skip_special_tokens=True)
+    assert tokenizer.decode(item["labels"], skip_special_tokens=True) == source
+    assert source != "CC(=O)Oc1ccccc1C(=O)O"  # seed 1 draws a non-canonical order
+    assert strategy.hparams()["objective"] == "copy"
+    assert "objective" not in make("ae", tokenizer).hparams()  # earlier runs keep their key
+    with pytest.raises(ValueError, match="objective"):
+        make("ae", tokenizer, objective="paraphrase")
+
+
 # -- the loop -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind, kw", [("mlm", {"randomize": True}), ("ntp", {}), ("ae", {})])
 def test_each_strategy_learns_through_the_loop(tokenizer, corpus, tmp_path, kind, kw):

@@ -2,7 +2,9 @@ r"""SMILES Transformer: an encoder-decoder that rewrites SMILES; its encoder giv
 
 Honda, Shi and Ueda (*SMILES Transformer: Pre-trained Molecular Fingerprint for Low Data Drug
 Discovery*, 2019) train a Transformer encoder-decoder to reproduce a molecule's SMILES from a
-randomly enumerated SMILES of it (``cpmkit.pretrain.autoencoding.SmilesAutoencoding``):
+randomly enumerated SMILES of it (``cpmkit.pretrain.autoencoding.SmilesAutoencoding``, whose
+docstring says how the authors' code differs: it trains a copy of the random string with a
+decoder that sees its own target; ``objective="copy"`` there gives that target):
 
 .. math:: \mathcal{L}_{\mathrm{AE}} = -\sum_{t=1}^{L} \log p\big(y_t \mid y_{<t},
           \mathrm{Enc}(\tilde{x})\big), \qquad \tilde x = \text{random SMILES},\;
