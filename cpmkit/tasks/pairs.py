@@ -200,8 +200,13 @@ class _Cache:
 
     def __init__(self, encoder, inputs: Inputs, pool: str):
         encoder.eval()
+        rows = np.arange(len(inputs))
+        if inputs.kind == "graph":  # drugs the scheme could not hold have no graph (and no pairs)
+            rows = np.array([i for i in rows if inputs.data[i] is not None], dtype=np.int64)
         with torch.no_grad():
-            self.table = _encode_rows(encoder, inputs, np.arange(len(inputs)), pool)
+            found = _encode_rows(encoder, inputs, rows, pool)
+        self.table = found.new_zeros((len(inputs), found.shape[1]))
+        self.table[torch.as_tensor(rows)] = found
 
     def __call__(self, rows):
         return self.table[torch.as_tensor(rows, dtype=torch.long)]
