@@ -201,3 +201,34 @@ def test_token_similarity_is_one_minus_levenshtein_over_tokens():
     # [nH] and Br are single tokens: a substitution of either costs one edit
     assert gen.token_similarity("c1cc[nH]c1Br", "c1cc[nH]c1Cl") == pytest.approx(1 - 1 / 8)
     assert gen.token_similarity("CCO", "OCC") == pytest.approx(1 - 2 / 3)
+
+
+def test_novelty_against_the_full_training_set_is_cached_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("CPMKIT_CACHE", str(tmp_path / "cache"))
+    full = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "OC1CCCC1", "not a smiles"]
+    source = tmp_path / "train.csv"
+    source.write_text("smiles\n" + "\n".join(full) + "\n")
+    sampled_subset = full[:2]  # what a small model trained on
+    samples = ["OCC", "CCN", "C(C)(=O)O", "CCCl"]  # "OCC" is "CCO" written otherwise
+
+    train = gen.canonical_training_set(source)
+    assert isinstance(train, gen.CanonicalSmilesSet) and len(train) == 5  # invalid row left out
+    assert gen.novelty(samples, gen.novelty_train_set("corpus", "-", sampled_subset)) == 3 / 4
+    assert gen.novelty(samples, train) == 1 / 4 == gen.novelty(samples, full)  # only CCCl is new
+    assert gen.generation_metrics(samples, full, train=train, fcd=False)["novelty"] == 1 / 4
+
+    (cached,) = (tmp_path / "cache" / "canonical").iterdir()
+    first = cached.read_bytes()
+    monkeypatch.setattr(gen, "_valid_canonical", lambda _: pytest.fail("rebuilt"))
+    assert gen.canonical_training_set(source) == train  # read back, not canonicalised again
+    assert cached.read_bytes() == first
+    cached.unlink()
+    monkeypatch.undo()
+    monkeypatch.setenv("CPMKIT_CACHE", str(tmp_path / "cache"))
+    assert gen.canonical_training_set(source) == train and cached.read_bytes() == first
+
+    source.write_text("smiles\nCCO\n")  # another source file: another key, another file
+    assert gen.canonical_training_set(source) == {"CCO"}
+    assert len(list((tmp_path / "cache" / "canonical").iterdir())) == 2
+    with pytest.raises(ValueError, match="novelty_train"):
+        gen.novelty_train_set("sample", "-", [])

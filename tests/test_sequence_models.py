@@ -10,6 +10,8 @@ from rdkit import Chem
 
 from cpmkit.data.embedded import freesolv, nci5k_smiles, solubility
 from cpmkit.featurize.augment import canonical_smiles, enumerate_smiles, randomize_smiles
+from cpmkit.featurize.properties import molecular_properties
+from cpmkit.featurize.scaffold import murcko_scaffold
 from cpmkit.featurize.tokenizer import build_smiles_tokenizer, token_graphs
 from cpmkit.models.chemberta import (
     ChemBERTaConfig,
@@ -18,9 +20,7 @@ from cpmkit.models.chemberta import (
     load_masked_lm_encoder,
 )
 from cpmkit.models.hub import HubUnavailable, from_hub, model_summary
-from cpmkit.featurize.properties import molecular_properties
-from cpmkit.featurize.scaffold import murcko_scaffold
-from cpmkit.models.molgpt import MolGPTConfig, build_molgpt, sample
+from cpmkit.models.molgpt import MOLGPT_START, MolGPTConfig, build_molgpt, sample
 from cpmkit.models.smiles_transformer import (
     SmilesTransformerConfig,
     build_smiles_transformer,
@@ -167,6 +167,35 @@ def test_sampling_greedy_is_deterministic_and_seeds_reproduce(tokenizer):
     assert all(isinstance(s, str) and not any(t in s for t in specials) for s in first)
     assert all(len(tokenizer.tokenize(s)) <= 18 for s in first)  # max_length with <s>, </s>
     assert model.training  # put back in its mode
+
+
+def test_sampling_from_a_start_text(tokenizer):
+    """devalab/molgpt's generate.py starts every sample from "C"; the start is kept in the
+    output, and the continuation is the model's own given <s> + start."""
+    assert MOLGPT_START == "C"
+    torch.manual_seed(0)
+    model = build_molgpt(tokenizer, MolGPTConfig(**SMALL))
+    drawn = sample(model, tokenizer, 6, temperature=1.0, max_length=20, seed=3, start="C")
+    assert all(s.startswith("C") for s in drawn)
+    assert all(len(tokenizer.tokenize(s)) <= 18 for s in drawn)  # the start counts in the length
+
+    # an unlikely start shows it is really imposed, and greedy continues from it
+    greedy = sample(model, tokenizer, 2, temperature=0, max_length=20, start="N#")
+    assert greedy[0] == greedy[1] and greedy[0].startswith("N#")
+    head = [tokenizer.bos_token_id, *tokenizer("N#", add_special_tokens=False)["input_ids"]]
+    logits = model(torch.tensor([head])).logits[0, -1]
+    banned = [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.unk_token_id,
+              tokenizer.mask_token_id]  # fmt: skip
+    logits[banned] = -float("inf")
+    following = tokenizer.convert_ids_to_tokens(int(logits.argmax()))
+    assert greedy[0] == "N#" or greedy[0][2:].startswith(following)
+
+    # no start: <s> alone, the first token drawn (the default, unchanged)
+    assert sample(model, tokenizer, 6, temperature=1.0, max_length=20, seed=3) == sample(
+        model, tokenizer, 6, temperature=1.0, max_length=20, seed=3, start=None
+    )
+    with pytest.raises(ValueError, match="start"):
+        sample(model, tokenizer, 1, max_length=20, start="C" * 30)
 
 
 def test_conditional_sampling_runs(tokenizer):

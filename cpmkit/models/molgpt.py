@@ -203,6 +203,10 @@ def _tokens_to_smiles(tokenizer, ids: list[int]) -> str:
     return "".join(out)
 
 
+#: the first token of every sample in devalab/molgpt's generate.py (``context = "C"``)
+MOLGPT_START = "C"
+
+
 @torch.no_grad()
 def sample(
     model: MolGPT,
@@ -215,6 +219,7 @@ def sample(
     seed: int | None = None,
     batch_size: int = 256,
     top_k: int | None = None,
+    start: str | None = None,
 ) -> list[str]:
     r"""Draw ``n`` SMILES from a MolGPT, token by token: :math:`x_t \sim
     \mathrm{softmax}(z_t / T)`.
@@ -242,6 +247,11 @@ def sample(
         Samples drawn in parallel.
     top_k : int, optional
         Sample among the ``k`` most likely tokens only (MolGPT's sampler uses ``top_k``).
+    start : str, optional
+        Text every sample begins with, after ``<s>``: ``"C"`` (:data:`MOLGPT_START`) as
+        devalab/molgpt's ``generate.py`` does (``context = "C"``: every MOSES sample starts
+        with an aliphatic carbon, and the prefix is part of the returned SMILES). ``None`` (the
+        default) starts from ``<s>`` alone, so the model draws the first token too.
 
     Returns
     -------
@@ -271,23 +281,28 @@ def sample(
         tokenizer.unk_token_id,
         tokenizer.mask_token_id,
     ]
+    head = [tokenizer.bos_token_id]
+    if start:
+        head += tokenizer(start, add_special_tokens=False)["input_ids"]
+        if tokenizer.unk_token_id in head or len(head) >= max_length - 1:
+            raise ValueError(f"start {start!r} has an unknown token or leaves no room to sample")
     was_training = model.training
     model.eval()
     out: list[str] = []
-    for start in range(0, n, batch_size):
-        b = min(batch_size, n - start)
-        cond = conditions[start : start + b].to(device) if conditions is not None else None
+    for first in range(0, n, batch_size):
+        b = min(batch_size, n - first)
+        cond = conditions[first : first + b].to(device) if conditions is not None else None
         scaf_ids = scaf_mask = None
         if scaffolds is not None:
             scaf_ids, scaf_mask = encode_scaffolds(
-                tokenizer, scaffolds[start : start + b], cfg.scaffold_max_length
+                tokenizer, scaffolds[first : first + b], cfg.scaffold_max_length
             )
             scaf_ids, scaf_mask = scaf_ids.to(device), scaf_mask.to(device)
-        ids = torch.full((b, 1), tokenizer.bos_token_id, dtype=torch.long, device=device)
+        ids = torch.tensor([head], dtype=torch.long, device=device).expand(b, -1).contiguous()
         embeds, mask = model._embed(ids, None, cond, scaf_ids, scaf_mask)
         done = torch.zeros(b, dtype=torch.bool, device=device)
         past = None
-        for _ in range(max_length - 2):  # <s> is given; a sample that runs out stays cut
+        for _ in range(max_length - 1 - len(head)):  # <s> (+ start) given; a cut sample stays cut
             result = model.gpt(
                 inputs_embeds=embeds, attention_mask=mask, use_cache=True, **{_CACHE_ARG: past}
             )
@@ -317,6 +332,7 @@ def sample(
 
 
 __all__ = [
+    "MOLGPT_START",
     "MolGPT",
     "MolGPTConfig",
     "build_molgpt",
