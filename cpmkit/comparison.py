@@ -116,6 +116,7 @@ def strategy_table(
     value: str = "test",
     scale: float = 100.0,
     decimals: int = 1,
+    notes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """A paper's method x data set table (Hu et al. Table 1), our row above the paper's.
 
@@ -124,7 +125,9 @@ def strategy_table(
     ``mean``/``std``. Cells read ``mean ± std`` (ours over seeds). ``Average`` is the mean over
     the data sets of this run on both sides (recomputed for the paper from its cells, so the two
     averages cover the same sets). Returns one row per (method, ``source``) with ``source`` in
-    ``ours``/``paper``. Taught in ``notebooks/05_context_prediction``.
+    ``ours``/``paper``. ``notes`` (method -> text) fills a ``note`` column on our rows, e.g.
+    that a supervised pre-training corpus holds a downstream set's training labels; the column
+    is there only when ``notes`` is given. Taught in ``notebooks/05_context_prediction``.
     """
     ours = _per_set(runs, [method, "dataset"], value, scale)
     sets = list(dict.fromkeys(ours["dataset"]))
@@ -147,8 +150,28 @@ def strategy_table(
         cells = [float(paper.loc[(name, d), "mean"]) for d in sets if (name, d) in paper.index]
         row_paper["Average"] = (format_mean_std(sum(cells) / len(cells), None, decimals)
                                 if len(cells) == len(sets) else "n/a")
+        if notes is not None:
+            row_ours["note"], row_paper["note"] = notes.get(name, ""), ""
         rows += [row_ours, row_paper]
     return pd.DataFrame(rows).fillna("n/a")
+
+
+#: what ``same sign`` says when our gain is within two standard errors of zero (or has no error
+#: estimate, one seed), or the paper's gain is exactly zero: no sign to compare
+UNCLEAR = "unclear"
+
+
+def sign_agreement(ours_gain: float, ours_se: float, paper_gain: float):
+    """``True``/``False`` when both gains have a clear sign and they agree or not; ``"unclear"``
+    when |our gain| <= 2 standard errors (or there is no standard error, i.e. one seed) or the
+    paper's gain is 0.0; ``None`` when the paper has no number. Taught in
+    ``notebooks/05_context_prediction``.
+    """
+    if paper_gain is None or math.isnan(paper_gain):
+        return None
+    if math.isnan(ours_se) or not abs(ours_gain) > 2 * ours_se or paper_gain == 0:
+        return UNCLEAR
+    return bool((ours_gain > 0) == (paper_gain > 0))
 
 
 def gain_signs(
@@ -164,8 +187,10 @@ def gain_signs(
     signs agree.
 
     ``ours se`` is the standard error of our gain (sample std over seeds of each side);
-    ``clear`` says whether our gain is more than two of them away from zero, so a sign that
-    disagrees inside the noise reads as such. Taught in ``notebooks/05_context_prediction``.
+    ``clear`` says whether our gain is more than two of them away from zero (``None`` with one
+    seed); ``same sign`` (:func:`sign_agreement`) is ``True``/``False`` only for a clear gain
+    beside a non-zero paper gain, ``"unclear"`` otherwise (``None``: no paper number). Taught
+    in ``notebooks/05_context_prediction``.
     """
     ours = _per_set(runs, [method, "dataset"], value, scale).set_index([method, "dataset"])
     paper = published.set_index([method, "dataset"])["mean"].astype(float)
@@ -178,10 +203,10 @@ def gain_signs(
         se = math.sqrt((m["std"] ** 2) / m["n"] + (b["std"] ** 2) / b["n"]) if min(
             m["n"], b["n"]) > 1 else float("nan")
         theirs = (paper.get((name, dataset), math.nan) - paper.get((baseline, dataset), math.nan))
-        same = None if math.isnan(theirs) else (gain > 0) == (theirs > 0)
+        same = sign_agreement(gain, se, theirs)
         rows.append({method: name, "dataset": dataset, "ours gain": round(gain, decimals),
                      "ours se": round(se, decimals), "paper gain": round(theirs, decimals),
-                     "same sign": same, "clear": bool(abs(gain) > 2 * se) if se == se else None})
+                     "same sign": same, "clear": None if math.isnan(se) else bool(abs(gain) > 2 * se)})
     return pd.DataFrame(rows)
 
 
@@ -212,14 +237,21 @@ def gain_table(
     Returns
     -------
     DataFrame
-        One row per ``key``: ``ours <baseline>``, ``ours <treatment>``, ``ours gain``, the same
-        three for the paper, ``same sign`` (whether both gains point the same way) and
-        ``datasets`` (how many data sets our average covers).
+        One row per ``key``: ``ours <baseline>``, ``ours <treatment>``, ``ours gain``, ``ours
+        se`` (the standard error of our average gain: per data set the seeds' variance of the
+        mean, averaged over the data sets), the same three for the paper, ``same sign``
+        (:func:`sign_agreement`: ``True``/``False`` only when our gain exceeds two standard
+        errors and the paper's is not zero, else ``"unclear"``) and ``datasets`` (how many data
+        sets our average covers).
 
     Taught in ``notebooks/11_property_prediction``.
     """
     per_set = _per_set(runs, [key, "pretraining", "dataset"], value, scale)
     ours = per_set.groupby([key, "pretraining"], sort=False)["mean"].agg(["mean", "count"])
+    # variance of an average over data sets of per-set means over seeds (NaN with one seed)
+    per_set["var"] = per_set["std"] ** 2 / per_set["n"]
+    var = per_set.groupby([key, "pretraining"], sort=False)["var"].agg(
+        lambda v: v.sum(min_count=len(v)) / len(v) ** 2)
     if "dataset" in published.columns and (published["dataset"] == "Average").any():
         published = published[published["dataset"] == "Average"]
     paper = published.set_index([key, "pretraining"])["mean"]
@@ -232,12 +264,23 @@ def gain_table(
             row[f"{side} {baseline}"] = round(float(before), decimals)
             row[f"{side} {treatment}"] = round(float(after), decimals)
             row[f"{side} gain"] = round(float(after - before), decimals)
-        gains = (row["ours gain"], row["paper gain"])
-        row["same sign"] = (math.copysign(1, gains[0]) == math.copysign(1, gains[1])
-                            if not any(math.isnan(g) for g in gains) else None)
+            if side == "ours":
+                se = math.sqrt(var.get((name, baseline), math.nan)
+                               + var.get((name, treatment), math.nan))
+                row["ours se"] = round(se, decimals)
+                gain = float(after - before)
+        row["same sign"] = sign_agreement(gain, se, row["paper gain"])
         row["datasets"] = int(ours["count"].get((name, baseline), 0))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-__all__ = ["format_mean_std", "gain_signs", "gain_table", "published_vs_ours", "strategy_table"]
+__all__ = [
+    "UNCLEAR",
+    "format_mean_std",
+    "gain_signs",
+    "gain_table",
+    "published_vs_ours",
+    "sign_agreement",
+    "strategy_table",
+]

@@ -1,15 +1,30 @@
-"""A multi-task pre-training corpus with the downstream test molecules removed (Hu et al.).
+"""A multi-task pre-training corpus with the downstream held-out molecules removed (Hu et al.).
 
 Hu et al.'s supervised pre-training stage (``cpmkit.pretrain.supervised.SupervisedPretraining``)
 reads 456K ChEMBL molecules with 1,310 assays, which the offline data mirror does not hold.
 :func:`supervised_corpus` builds the stand-in: by default ToxCast's 617 in-vitro assays on
 ~8.6K molecules (the teach corpus; ToxCast's many bio-assays are the closest the mirror has to
-ChEMBL's), or ``sources=("toxcast", "muv", "hiv")`` for the paper-profile choice. To keep
-fine-tuning scores honest it removes every pre-training molecule that sits in the *test* part of
-a downstream scaffold split, so fine-tuning never scores a molecule whose labels the encoder was
-trained on (train and valid molecules of downstream sets may stay). Building it is data work
-(merge, dedupe, leak removal, an on-disk cache), so it lives in the data layer.
-Taught in ``notebooks/05_context_prediction``.
+ChEMBL's), or ``sources=("toxcast", "muv", "hiv")`` for the paper-profile choice.
+
+Leaks are removed by one of two named rules (``leak_rule=``):
+
+- ``"chembl_filtered"`` (the default, Hu et al.'s rule from pretrain-gnns ``chem/loader.py``,
+  dataset ``chembl_filtered``): every *validation and test* molecule of the downstream scaffold
+  splits (the 8 classification sets plus ESOL, FreeSolv, Lipophilicity) contributes the
+  stereo-free InChI of each of its species (the SMILES split on ``'.'``); a corpus molecule is
+  keyed by the stereo-free InChI of its largest species (:func:`standardized_mol_id`, their
+  ``create_standardized_mol_id``) and removed when that key is among them; a corpus molecule
+  whose weight (all species) lies outside 50-900 Da, or that has no InChI, is dropped first (a
+  reject with its reason), as in their loader. This rule decides which molecules the published
+  encoders never saw, so the reproduction uses it.
+- ``"test_smiles"`` (the kit's earlier rule, kept as a reported alternative): only *test*
+  molecules are removed, matched by RDKit canonical isomeric SMILES (:func:`molecule_key`); no
+  weight filter. Validation molecules (which choose the reported epoch) and stereo or salt
+  variants of test molecules stay in.
+
+:func:`compare_leak_rules` counts the removals per downstream set under both. Building the
+corpus is data work (merge, dedupe, leak removal, an on-disk cache), so it lives in the data
+layer. Taught in ``notebooks/05_context_prediction``.
 """
 
 from __future__ import annotations
@@ -24,19 +39,34 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import rdkit
+from rdkit import Chem
+from rdkit.Chem import Descriptors
 
 from cpmkit.atomic import atomic_write_text
 from cpmkit.data.dataset import MoleculeDataset
 from cpmkit.data.fetch import cache_dir, sha256_file
 from cpmkit.data.splits import DEFAULT_FRAC, scaffold_split
 from cpmkit.data.tables import load_frame
-from cpmkit.featurize.parse import canonical_smiles
+from cpmkit.featurize.parse import canonical_smiles, quiet_rdkit
 
 # bump when what supervised_corpus() writes changes, so old corpus files are not served
-CORPUS_FORMAT = "cpmkit-supervised-corpus-1"
+CORPUS_FORMAT = "cpmkit-supervised-corpus-2"
 _REMOVED_COLUMNS = ("source", "row", "smiles", "excluded_dataset")
 _REJECT_COLUMNS = ("source", "row", "smiles", "reason")
-DOWNSTREAM = ("bbbp", "tox21", "toxcast", "sider", "clintox", "muv", "hiv", "bace")
+_OVERLAP_COLUMNS = ("source", "excluded_dataset", "n_held_out", "n_overlap", "n_removed")
+#: Hu et al.'s 8 classification sets (Table 1)
+CLASSIFICATION_DOWNSTREAM = ("bbbp", "tox21", "toxcast", "sider", "clintox", "muv", "hiv", "bace")
+#: the 11 sets whose held-out molecules Hu et al.'s ``chembl_filtered`` removes (registry names;
+#: their ``delaney`` is the registry's ``esol``)
+DOWNSTREAM = (*CLASSIFICATION_DOWNSTREAM, "esol", "freesolv", "lipophilicity")
+#: the leak rules by name: which parts of the downstream split are held out, how molecules match
+LEAK_RULES = {
+    "chembl_filtered": "valid+test, stereo-free InChI per species; corpus: largest species, 50-900 Da",
+    "test_smiles": "test only, RDKit canonical isomeric SMILES",
+}
+DEFAULT_LEAK_RULE = "chembl_filtered"
+#: Hu et al.'s molecular-weight window for the corpus (Da, inclusive)
+MW_RANGE = (50.0, 900.0)
 
 
 @dataclass
@@ -50,15 +80,20 @@ class SupervisedCorpus:
     tasks : list of str
         The label columns, ``"<source>:<task>"`` (``dataset.label_cols``).
     overlap : DataFrame
-        One row per (source, excluded dataset): ``n_test`` (distinct molecules in that dataset's
-        scaffold test part), ``n_overlap`` (source rows found there) and ``n_removed`` (source rows
-        removed on its account: a row found in several test parts is charged to the first in
-        ``exclude`` order, so ``n_removed`` sums to :attr:`n_removed`).
+        One row per (source, excluded dataset): ``n_held_out`` (molecules in that dataset's
+        held-out part: valid + test under ``chembl_filtered``, test under ``test_smiles``),
+        ``n_overlap`` (source rows found there) and ``n_removed`` (source rows removed on its
+        account: a row found in several held-out parts is charged to the first in ``exclude``
+        order, so ``n_removed`` sums to :attr:`n_removed`).
     counts : DataFrame
         Per source: ``n_read == n_kept + n_rejected + n_removed`` (rows).
     removed, rejects : DataFrame
-        The removed rows (``source, row, smiles, excluded_dataset``) and the rows the parser or
-        the featurizer refused (``source, row, smiles, reason``); ``row`` is the 0-based data row.
+        The removed rows (``source, row, smiles, excluded_dataset``) and the rows refused
+        (``source, row, smiles, reason``): by the parser or the featurizer, and under
+        ``chembl_filtered`` for the weight window or a missing InChI; ``row`` is the 0-based
+        data row.
+    leak_rule : str
+        The rule used (a key of :data:`LEAK_RULES`).
     n_source, n_rejected, n_removed : int
         Rows read from all sources, rows rejected, rows removed for overlap.
     n_merged : int
@@ -91,6 +126,7 @@ class SupervisedCorpus:
     n_conflicts: int
     path: Path
     key: str
+    leak_rule: str = DEFAULT_LEAK_RULE
 
     @property
     def num_tasks(self) -> int:
@@ -112,7 +148,8 @@ class SupervisedCorpus:
         """One line: ``read N rows -> K molecules (R rejected, X removed, M merged), T tasks``."""
         return (
             f"read {self.n_source} rows -> {self.n_kept} molecules ({self.n_rejected} rejected, "
-            f"{self.n_removed} removed as downstream test molecules, {self.n_merged} merged), "
+            f"{self.n_removed} removed as downstream held-out molecules ({self.leak_rule}), "
+            f"{self.n_merged} merged), "
             f"{self.num_tasks} tasks"
         )
 
@@ -121,19 +158,64 @@ class SupervisedCorpus:
 
 
 def molecule_key(smiles: str) -> str:
-    """The identity used to match molecules: RDKit's canonical isomeric SMILES.
+    """RDKit's canonical isomeric SMILES: the ``test_smiles`` rule's match, and the identity
+    under which corpus rows of one molecule are merged (under both rules).
 
-    Why not the InChIKey: the leak that matters is the *graph* the encoder sees, and two inputs
-    with the same canonical isomeric SMILES give the same Hu et al. graph (atoms, chirality,
-    bonds), while InChI merges tautomers and mobile-H forms that featurize differently (and
-    would remove molecules the test set never held). The scaffold split reads the same SMILES
-    with the same RDKit. Different salt forms stay different molecules under both rules.
+    Two inputs with the same canonical isomeric SMILES give the same Hu et al. graph (atoms,
+    chirality, bonds), so it is the right key for merging labels. As a *leak* rule it is
+    narrower than Hu et al.'s (:func:`standardized_mol_id`): a stereoisomer or another salt form
+    of a held-out molecule is a different key, so it stays in the corpus; InChI also merges
+    tautomers and mobile-H forms that featurize differently. The reproduction follows the
+    paper's rule, since that decides which molecules the published encoder never saw.
     Taught in ``notebooks/05_context_prediction``.
     """
     key = canonical_smiles(smiles, isomeric=True)
     if key is None:
         raise ValueError(f"cannot parse {smiles!r}")
     return key
+
+
+def _largest_species(mol: Chem.Mol) -> Chem.Mol:
+    """The species with the most atoms (the first of equals, in canonical SMILES order), as Hu
+    et al.'s ``split_rdkit_mol_obj`` + ``get_largest_mol`` pick it."""
+    species = [Chem.MolFromSmiles(s) for s in Chem.MolToSmiles(mol).split(".")]
+    species = [m for m in species if m is not None]
+    sizes = [m.GetNumAtoms() for m in species]
+    return species[sizes.index(max(sizes))]
+
+
+def standardized_mol_id(smiles: str) -> str | None:
+    """Hu et al.'s ``create_standardized_mol_id``: the stereo-free InChI of the largest species.
+
+    The SMILES is written again without stereochemistry (``isomericSmiles=False``), parsed, and
+    when it holds several species (a salt, a solvate) the one with the most atoms is kept; its
+    standard InChI is the key. ``None`` when the SMILES does not parse or has no InChI. A
+    stereoisomer and a salt of one molecule therefore share its key. Taught in
+    ``notebooks/05_context_prediction``.
+    """
+    with quiet_rdkit():
+        mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) else None
+        if mol is None:
+            return None
+        flat = Chem.MolToSmiles(mol, isomericSmiles=False)
+        mol = Chem.MolFromSmiles(flat)
+        if mol is None:
+            return None
+        if "." in flat:
+            mol = _largest_species(mol)
+        inchi = Chem.MolToInchi(mol)
+    return inchi or None
+
+
+def species_ids(smiles: str) -> set[str]:
+    """The keys a held-out downstream molecule contributes under ``chembl_filtered``: the
+    stereo-free InChI of *every* species (the SMILES split on ``'.'``), as in Hu et al.'s
+    loader; species without an InChI contribute nothing. Taught in
+    ``notebooks/05_context_prediction``.
+    """
+    keys = {standardized_mol_id(part) for part in str(smiles).split(".")}
+    keys.discard(None)
+    return keys
 
 
 def _spec(name) -> tuple[str, str, bool]:
@@ -160,20 +242,43 @@ def _load_source(name, scheme: str) -> MoleculeDataset:
     return MoleculeDataset(str(name), scheme, smiles_col=smiles_col, label_cols=labels)
 
 
-def _test_keys(name, scheme: str, frac) -> set[str]:
-    """Molecule keys of the test part of ``name``'s scaffold split, as fine-tuning will make it
-    (over the molecules the same featurizer keeps, so the indices are the harness's)."""
+def _held_out_keys(name, scheme: str, frac, leak_rule: str) -> tuple[set[str], int]:
+    """Keys of the held-out part of ``name``'s scaffold split as fine-tuning makes it (over the
+    molecules the same featurizer keeps, so the indices are the harness's), and its size."""
     smiles = MoleculeDataset(str(name), scheme).smiles
-    return {molecule_key(smiles[i]) for i in scaffold_split(smiles, frac).test}
+    split = scaffold_split(smiles, frac)
+    if leak_rule == "test_smiles":
+        return {molecule_key(smiles[i]) for i in split.test}, len(split.test)
+    held_out = [*split.valid.tolist(), *split.test.tolist()]
+    keys: set[str] = set()
+    for i in held_out:
+        keys |= species_ids(smiles[i])
+    return keys, len(held_out)
+
+
+def _weight_reason(smiles: str) -> str | None:
+    """Why ``chembl_filtered`` drops a corpus molecule before matching, or ``None``."""
+    with quiet_rdkit():
+        mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return "does not parse"
+    weight = Descriptors.MolWt(mol)
+    low, high = MW_RANGE
+    if not low <= weight <= high:
+        return f"molecular weight {weight:.1f} Da outside {low:g}-{high:g} Da (Hu et al.)"
+    return None
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_") or "corpus"
 
 
-def _build(sources, exclude, scheme: str, frac) -> tuple[pd.DataFrame, dict]:
+def _build(sources, exclude, scheme: str, frac, leak_rule: str) -> tuple[pd.DataFrame, dict]:
     """The corpus table (``smiles`` + tasks) and its bookkeeping, from the inputs."""
-    tests = {str(name): _test_keys(name, scheme, frac) for name in exclude}
+    tests, sizes = {}, {}
+    for name in exclude:
+        tests[str(name)], sizes[str(name)] = _held_out_keys(name, scheme, frac, leak_rule)
+    hu_rule = leak_rule == "chembl_filtered"
     index: dict[str, int] = {}  # molecule key -> corpus row
     smiles_out: list[str] = []
     blocks: list[tuple[np.ndarray, np.ndarray, int]] = []  # corpus rows, labels, task offset
@@ -187,9 +292,19 @@ def _build(sources, exclude, scheme: str, frac) -> tuple[pd.DataFrame, dict]:
         hits = {excl: 0 for excl in tests}
         charged = {excl: 0 for excl in tests}
         kept_at, kept_rows = [], []
+        filtered: list[tuple] = []  # dropped by chembl_filtered's weight window or for no InChI
         for i, (smiles, row) in enumerate(zip(data.smiles, data.rows.tolist())):
-            key = molecule_key(smiles)
-            found = [excl for excl, keys in tests.items() if key in keys]
+            key = molecule_key(smiles)  # merge identity (the graph), under both rules
+            match = key
+            if hu_rule:
+                reason = _weight_reason(smiles)
+                match = standardized_mol_id(smiles)
+                if reason is None and match is None:
+                    reason = "no InChI (Hu et al. drop it)"
+                if reason is not None:
+                    filtered.append((prefix, int(row), smiles, reason))
+                    continue
+            found = [excl for excl, keys in tests.items() if match in keys]
             for excl in found:
                 hits[excl] += 1
             if found:
@@ -205,14 +320,16 @@ def _build(sources, exclude, scheme: str, frac) -> tuple[pd.DataFrame, dict]:
             kept_rows.append(i)
         blocks.append((np.asarray(kept_at, dtype=np.int64), labels[kept_rows], len(tasks)))
         tasks.extend(f"{prefix}:{col}" for col in data.label_cols)
-        for bad in data.rejects.itertuples(index=False):
-            rejects.append((prefix, int(bad.row), bad.smiles, bad.reason))
+        refused = [
+            (prefix, int(b.row), b.smiles, b.reason) for b in data.rejects.itertuples(index=False)
+        ]
+        rejects.extend(sorted(refused + filtered, key=lambda r: r[1]))  # in data-row order
         counts.append(
             {
                 "source": prefix,
                 "n_read": int(data.n_read),
                 "n_kept": len(kept_rows),
-                "n_rejected": len(data.rejects),
+                "n_rejected": len(refused) + len(filtered),
                 "n_removed": sum(charged.values()),
             }
         )
@@ -221,7 +338,7 @@ def _build(sources, exclude, scheme: str, frac) -> tuple[pd.DataFrame, dict]:
                 {
                     "source": prefix,
                     "excluded_dataset": excl,
-                    "n_test": len(tests[excl]),
+                    "n_held_out": sizes[excl],
                     "n_overlap": hits[excl],
                     "n_removed": charged[excl],
                 }
@@ -261,8 +378,9 @@ def supervised_corpus(
     exclude: Sequence = DOWNSTREAM,
     scheme: str = "hu",
     frac: Sequence[float] = DEFAULT_FRAC,
+    leak_rule: str = DEFAULT_LEAK_RULE,
 ) -> SupervisedCorpus:
-    """A multi-task pre-training corpus with downstream test molecules removed.
+    """A multi-task pre-training corpus with downstream held-out molecules removed.
 
     Parameters
     ----------
@@ -271,18 +389,22 @@ def supervised_corpus(
         and binary labels make the corpus. The default ``("toxcast",)`` (617 assays, ~8.6K
         molecules) is the teach corpus, the mirror's closest stand-in for Hu et al.'s ChEMBL
         (456K molecules, 1,310 assays); ``("toxcast", "muv", "hiv")`` (142,790 rows, 635
-        assays; ~127K molecules once downstream test molecules are gone) is the paper-profile
-        choice.
+        assays) is the paper-profile choice.
     exclude
-        Downstream datasets (registry names or CSV paths). Every source molecule that appears in
-        the *test* part of one of their scaffold splits (:func:`cpmkit.data.splits.scaffold_split`
-        over the molecules ``MoleculeDataset(name, scheme)`` keeps, i.e. the split fine-tuning
-        uses) is removed. Train and valid molecules of downstream sets may remain (only test
-        molecules are removed): with the defaults, ToxCast's own train and valid molecules stay.
+        Downstream datasets (registry names or CSV paths; default :data:`DOWNSTREAM`, Hu et
+        al.'s 11). Every source molecule that appears in the held-out part of one of their
+        scaffold splits (:func:`cpmkit.data.splits.scaffold_split` over the molecules
+        ``MoleculeDataset(name, scheme)`` keeps, i.e. the split fine-tuning uses) is removed.
+        Their train molecules remain: with ``sources=("toxcast",)``, ToxCast's own training
+        molecules and labels are pre-trained on (Table 1 says so in its note column).
     scheme
         The graph scheme of the corpus (and of the downstream splits).
     frac
         The downstream scaffold split fractions.
+    leak_rule
+        A key of :data:`LEAK_RULES`: ``"chembl_filtered"`` (default; Hu et al.: valid + test
+        held out, stereo-free InChI per species, 50-900 Da) or ``"test_smiles"`` (test only,
+        canonical isomeric SMILES); see the module docstring.
 
     Returns
     -------
@@ -292,15 +414,17 @@ def supervised_corpus(
         ``tasks`` (``"<source>:<task>"``), ``overlap``, ``counts``, ``removed``, ``rejects`` and
         the row counts (``n_source == n_kept + n_merged + n_rejected + n_removed``).
 
-    Molecules are matched by RDKit canonical isomeric SMILES (:func:`molecule_key`). The CSV is
+    Rows of one molecule (:func:`molecule_key`) are merged under both rules. The CSV is
     written once to ``cache_dir()/corpora/`` under a hash of the inputs (their file hashes, the
-    scheme and its version, ``frac``, the RDKit version) and reused by the next call with the
+    scheme and its version, ``frac``, the leak rule, the RDKit version) and reused by the next call with the
     same inputs; it and its ``.json`` bookkeeping are written atomically, the JSON last.
     Taught in ``notebooks/05_context_prediction``.
     """
     from cpmkit.featurize import scheme_version
 
     sources, exclude = list(sources), list(exclude)
+    if leak_rule not in LEAK_RULES:
+        raise ValueError(f"unknown leak_rule {leak_rule!r}; choose one of {sorted(LEAK_RULES)}")
     if not sources:
         raise ValueError("sources is empty: name at least one dataset to pre-train on")
     frac = tuple(float(f) for f in frac)
@@ -315,7 +439,7 @@ def supervised_corpus(
         "scheme": scheme,
         "scheme_version": str(scheme_version(scheme)),
         "frac": list(frac),
-        "match": "rdkit-canonical-isomeric-smiles",
+        "leak_rule": leak_rule,
         "rdkit": rdkit.__version__,
     }
     key = hashlib.sha256(json.dumps(ingredients, sort_keys=True).encode()).hexdigest()
@@ -329,7 +453,7 @@ def supervised_corpus(
         if meta.get("key") != key or meta.get("csv_sha256") != sha256_file(csv_path):
             meta = None  # a stale or foreign pair: build again
     if meta is None:
-        table, meta = _build(sources, exclude, scheme, frac)
+        table, meta = _build(sources, exclude, scheme, frac, leak_rule)
         atomic_write_text(csv_path, table.to_csv(index=False, lineterminator="\n"))
         meta.update(key=key, ingredients=ingredients, csv_sha256=sha256_file(csv_path))
         atomic_write_text(meta_path, json.dumps(meta, indent=1))  # last: marks the pair complete
@@ -347,8 +471,8 @@ def supervised_corpus(
     )
     overlap = _frame(
         meta["overlap"],
-        ["source", "excluded_dataset", "n_test", "n_overlap", "n_removed"],
-        ["n_test", "n_overlap", "n_removed"],
+        list(_OVERLAP_COLUMNS),
+        ["n_held_out", "n_overlap", "n_removed"],
     )
     removed = _frame(meta["removed"], list(_REMOVED_COLUMNS), ["row"])
     rejects = _frame(meta["rejects"], list(_REJECT_COLUMNS), ["row"])
@@ -367,13 +491,54 @@ def supervised_corpus(
         n_conflicts=int(meta["n_conflicts"]),
         path=csv_path,
         key=key,
+        leak_rule=leak_rule,
     )
 
 
+def compare_leak_rules(
+    sources: Sequence = ("toxcast",),
+    exclude: Sequence = DOWNSTREAM,
+    scheme: str = "hu",
+    frac: Sequence[float] = DEFAULT_FRAC,
+    rules: Sequence[str] = tuple(LEAK_RULES),
+) -> pd.DataFrame:
+    """Removed corpus rows per downstream set under each leak rule, side by side.
+
+    One row per excluded dataset (summed over ``sources``): ``n_held_out (<rule>)`` (molecules
+    in its held-out part), ``n_overlap (<rule>)`` (corpus rows found there) and
+    ``n_removed (<rule>)`` (rows removed on its account, charged to the first set in
+    ``exclude`` order that holds them), plus a ``total`` row. Each rule's corpus is built (or
+    reloaded) by :func:`supervised_corpus`. Taught in ``notebooks/05_context_prediction``.
+    """
+    merged = None
+    for rule in rules:
+        corpus = supervised_corpus(sources, exclude, scheme, frac, leak_rule=rule)
+        per_set = corpus.overlap.groupby("excluded_dataset", sort=False)[
+            ["n_overlap", "n_removed"]
+        ].sum()
+        per_set.insert(
+            0,
+            "n_held_out",
+            corpus.overlap.groupby("excluded_dataset", sort=False)["n_held_out"].first(),
+        )
+        per_set.columns = [f"{col} ({rule})" for col in per_set.columns]
+        merged = per_set if merged is None else merged.join(per_set)
+    table = merged.reset_index()
+    total = {"excluded_dataset": "total", **table.drop(columns="excluded_dataset").sum()}
+    return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+
+
 __all__ = [
+    "CLASSIFICATION_DOWNSTREAM",
     "CORPUS_FORMAT",
+    "DEFAULT_LEAK_RULE",
     "DOWNSTREAM",
+    "LEAK_RULES",
+    "MW_RANGE",
     "SupervisedCorpus",
+    "compare_leak_rules",
     "molecule_key",
+    "species_ids",
+    "standardized_mol_id",
     "supervised_corpus",
 ]

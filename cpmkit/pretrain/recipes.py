@@ -33,6 +33,10 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "supervised": ("supervised",),
     **{f"supervised_{name}": (name, "supervised") for name in SELF_SUPERVISED},
 }
+#: Hu et al.'s ``pretrain_supervised.py`` defaults: dropout 0.2, batch 32 (the self-supervised
+#: scripts use dropout 0 and batch 256)
+HU_SUPERVISED_DROP_RATIO = 0.2
+HU_SUPERVISED_BATCH_SIZE = 32
 
 
 def build_strategy(name: str, gnn: GNNConfig, seed: int = 0, init=None, **hparams) -> Strategy:
@@ -60,6 +64,7 @@ def pretrain_recipe(
     supervised_config: PretrainConfig | None = None,
     hparams: dict[str, dict] | None = None,
     progress: bool = True,
+    supervised_drop_ratio: float | None = None,
 ) -> list[PretrainResult]:
     """Run the stages of one recipe; returns one result per stage (the last is the encoder).
 
@@ -76,6 +81,10 @@ def pretrain_recipe(
         (default: ``config``).
     hparams
         Per strategy name, its settings, e.g. ``{"attrmasking": {"mask_rate": 0.3}}``.
+    supervised_drop_ratio
+        The encoder's dropout in a supervised stage (Hu et al.'s ``pretrain_supervised.py``:
+        0.2, :data:`HU_SUPERVISED_DROP_RATIO`); ``None`` keeps ``gnn.drop_ratio`` (the
+        self-supervised stages' 0). Part of the stage's run identity, so it has its own cache.
 
     Taught in ``notebooks/05_context_prediction``.
     """
@@ -86,14 +95,16 @@ def pretrain_recipe(
     init: Path | None = None
     for name in RECIPES[recipe]:
         settings = dict(hparams.get(name, {}))
-        stage_corpus, stage_config = corpus, config
+        stage_corpus, stage_config, stage_gnn = corpus, config, gnn
         if name == "supervised":
             if supervised_corpus is None:
                 raise ValueError(f"recipe {recipe!r} needs a supervised_corpus")
             stage_corpus = supervised_corpus
             stage_config = supervised_config or config
             settings.setdefault("num_tasks", supervised_corpus.num_tasks)
-        strategy = build_strategy(name, gnn, seed=stage_config.seed, init=init, **settings)
+            if supervised_drop_ratio is not None:
+                stage_gnn = with_dropout(gnn, supervised_drop_ratio)
+        strategy = build_strategy(name, stage_gnn, seed=stage_config.seed, init=init, **settings)
         result = pretrain(strategy, stage_corpus, stage_config, progress=progress)
         results.append(result)
         init = result.encoder_path
@@ -106,6 +117,8 @@ def with_dropout(gnn: GNNConfig, drop_ratio: float) -> GNNConfig:
 
 
 __all__ = [
+    "HU_SUPERVISED_BATCH_SIZE",
+    "HU_SUPERVISED_DROP_RATIO",
     "RECIPES",
     "SELF_SUPERVISED",
     "STRATEGIES",
