@@ -15,7 +15,8 @@ their transfer-learning experiments):
 Every function is a pure tensor edit of a PyG ``Data`` with Hu et al.'s features (``x``:
 ``[atom type, chirality]``, ``edge_attr``: ``[bond type, direction]``, both directions of a
 bond stored): it returns a new graph, never changes its input, and draws from torch's global
-random generator (which the pre-training loop seeds). Each output is a valid tensor graph
+random generator (which the pre-training loop seeds). A graph with a node attribute ``atom_id``
+keeps it for the atoms that stay (so a figure can draw a view on the original molecule). Each output is a valid tensor graph
 (:func:`tensor_problems` is empty). Whether it is still a sensible *molecule* is another
 question, answered by :func:`chemistry_problems`: an atom with more bonds than its element
 allows, a fragment split off, a bond to a masked atom whose element is gone. GraphCL's own
@@ -38,8 +39,9 @@ from torch_geometric.utils import subgraph as induced_subgraph
 
 from cpmkit.featurize.graph_hu import MASK_ATOM_INDEX, SELF_LOOP_BOND_INDEX
 
-#: bond order of Hu et al.'s bond types (single, double, triple, aromatic)
-BOND_ORDER = (1.0, 2.0, 3.0, 1.5)
+#: the least bond order of Hu et al.'s bond types (single, double, triple, aromatic) in a
+#: Kekulé structure: an aromatic bond is single or double, so it counts 1 (a lower bound)
+BOND_ORDER = (1.0, 2.0, 3.0, 1.0)
 
 
 def _keep_atoms(data: Data, keep: torch.Tensor) -> Data:
@@ -51,6 +53,8 @@ def _keep_atoms(data: Data, keep: torch.Tensor) -> Data:
     out = data.clone()
     out.x = data.x[keep]
     out.edge_index, out.edge_attr = edge_index, edge_attr
+    if "atom_id" in data:  # a trace of the original atoms, for drawing a view
+        out.atom_id = data.atom_id[keep]
     return out
 
 
@@ -194,7 +198,9 @@ def chemistry_problems(data: Data, fragments: int | None = None) -> list[str]:
     """Why the graph is no longer a sensible molecule (empty list: it could be one).
 
     ``"valence"``: an atom whose bond orders sum above the largest valence RDKit allows its
-    element (aromatic = 1.5, rounded down per atom; charges ignored, so the test is lenient);
+    element plus one (a +1 charge; Hu et al.'s features hold no charge). An aromatic bond counts
+    1, its lower bound (a pyrrole-type nitrogen has two aromatic bonds and valence 2), so the
+    test is lenient: a flagged view is surely broken, an unflagged one may still be;
     ``"fragment"``: more connected components than the molecule had (``fragments``, e.g.
     :func:`fragment_count` of the original; default 1); ``"masked"``: an atom whose element is hidden (the graph is not a
     molecule until it is guessed back). Hydrogens are implicit, so deleting atoms never
@@ -213,7 +219,7 @@ def chemistry_problems(data: Data, fragments: int | None = None) -> list[str]:
         if types[atom] == MASK_ATOM_INDEX:
             continue
         allowed = [v for v in _TABLE.GetValenceList(types[atom] + 1) if v >= 0]
-        if allowed and int(total + 1e-6) > max(allowed):
+        if allowed and total > max(allowed) + 1 + 1e-6:
             problems.append("valence")
             break
     if _components(data) > (fragments or 1):

@@ -107,6 +107,13 @@ def info_nce(
     return loss.mean() if reduction == "mean" else loss
 
 
+def agreement(z1: torch.Tensor, z2: torch.Tensor) -> float:
+    """Share of anchors whose most similar candidate (this process's batch) is their partner."""
+    with torch.no_grad():
+        hit = (F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T).argmax(1)
+        return float((hit == torch.arange(z1.size(0), device=z1.device)).float().mean())
+
+
 def projection_head(dim: int) -> nn.Sequential:
     """GraphCL's projection ``Linear -> ReLU -> Linear`` (its chem code: width = emb_dim)."""
     return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(inplace=True), nn.Linear(dim, dim))
@@ -221,11 +228,7 @@ class GraphCL(_SameScale, Strategy):
     def loss(self, batch):
         first, second = batch
         z1, z2 = self.project(first), self.project(second)
-        loss = self.contrast(z1, z2, first)
-        with torch.no_grad():
-            hit = (F.normalize(z1, dim=1) @ F.normalize(z2, dim=1).T).argmax(1)
-            acc = (hit == torch.arange(z1.size(0), device=z1.device)).float().mean()
-        return loss, {"acc": float(acc)}
+        return self.contrast(z1, z2, first), {"acc": agreement(z1, z2)}
 
     def hparams(self) -> dict[str, Any]:
         return {"augmentations": list(self.augmentations), "ratio": self.ratio,
@@ -365,7 +368,7 @@ class SimGRACE(_SameScale, Strategy):
         pooled = (global_mean_pool if self.pool == "mean" else global_add_pool)(
             nodes.detach(), batch.batch, size=batch.num_graphs)
         z2 = self.projection(pooled)
-        return self.contrast(z1, z2, batch)
+        return self.contrast(z1, z2, batch), {"acc": agreement(z1, z2)}
 
     def hparams(self) -> dict[str, Any]:
         return {"eta": self.eta, **self._base_hparams()}
@@ -638,10 +641,7 @@ class SMICLR(Strategy):
         states = self.sequence_encoder(tokens["input_ids"], tokens["attention_mask"])
         z_smiles = self.smiles_head(pool_tokens(states, tokens["attention_mask"]))
         loss = info_nce(z_graph, z_smiles, self.temperature)
-        with torch.no_grad():
-            hit = (F.normalize(z_graph, dim=1) @ F.normalize(z_smiles, dim=1).T).argmax(1)
-            acc = (hit == torch.arange(hit.numel(), device=hit.device)).float().mean()
-        return loss, {"acc": float(acc)}
+        return loss, {"acc": agreement(z_graph, z_smiles)}
 
     def hparams(self):
         from cpmkit.models.hub import model_summary
@@ -662,6 +662,7 @@ __all__ = [
     "GraphInfomax",
     "InfoGraph",
     "SimGRACE",
+    "agreement",
     "diffusion_view",
     "info_nce",
     "negative_weights",
