@@ -20,15 +20,18 @@ from typing import Any
 
 from cpmkit.atomic import atomic_write_text
 from cpmkit.comparison import (
+    UNCLEAR,
     format_mean_std,
     gain_signs,
     gain_table,
     published_vs_ours,
+    sign_agreement,
     strategy_table,
 )
 from cpmkit.results import (
     OUTPUT_ENV,
     RESULTS_SUFFIX,
+    compute_facts,
     load_results,
     markdown_table,
     notebook_name,
@@ -190,6 +193,8 @@ __all__ = [
     "RECORDS_NAME",
     "RESULTS_SUFFIX",
     "SUMMARY_NAME",
+    "UNCLEAR",
+    "compute_facts",
     "format_mean_std",
     "gain_signs",
     "gain_table",
@@ -201,6 +206,7 @@ __all__ = [
     "published_vs_ours",
     "save_results",
     "save_table",
+    "sign_agreement",
     "strategy_table",
     "write_summary",
 ]

@@ -73,6 +73,29 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def compute_facts() -> dict[str, int | str | None]:
+    """What decides the last bits of a float result on this machine, beside the versions.
+
+    ``torch_num_threads`` (``torch.get_num_threads()``: a reduction split over another number of
+    threads sums in another order) and ``cpu_capability``
+    (``torch.backends.cpu.get_cpu_capability()``, e.g. ``AVX2`` or ``AVX512``: which vector
+    kernels run), plus the machine type. Same versions and same facts: the same seed gives the
+    same numbers, bit for bit; otherwise the floats differ in their last digits, and after
+    many training steps by more (see the README). Taught in ``notebooks/00_quickstart``.
+    """
+    import torch
+
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # an older torch
+        capability = None
+    return {
+        "torch_num_threads": int(torch.get_num_threads()),
+        "cpu_capability": capability,
+        "machine": platform.machine(),
+    }
+
+
 def _process_runtime() -> float:
     """Seconds since this process (the notebook's kernel) started."""
     try:
@@ -139,7 +162,9 @@ def save_results(
         Seconds the notebook took; by default the age of the kernel process.
 
     Writes ``<notebook>.results.json`` and ``<notebook>.results.csv`` in
-    ``output_dir(notebook)``.
+    ``output_dir(notebook)``. The JSON records the package versions and :func:`compute_facts`
+    (torch's thread count and CPU capability), which decide whether a re-run gives the same
+    numbers bit for bit.
 
     Taught in ``notebooks/00_quickstart``.
     """
@@ -162,6 +187,7 @@ def save_results(
         "runtime_s": round(float(runtime_s), 2),
         "runtime_source": runtime_source,
         "versions": package_versions(),
+        "compute": compute_facts(),
     }
     folder = output_dir(name)
     json_path = folder / f"{name}{RESULTS_SUFFIX}"
@@ -238,6 +264,7 @@ def save_table(notebook: str, name: str, table: pd.DataFrame) -> Path:
 __all__ = [
     "OUTPUT_ENV",
     "RESULTS_SUFFIX",
+    "compute_facts",
     "load_results",
     "markdown_table",
     "notebook_name",

@@ -7,6 +7,7 @@ import math
 import matplotlib
 import pandas as pd
 import pytest
+import torch
 
 from cpmkit.comparison import format_mean_std, published_vs_ours
 from cpmkit.profiles import resolve
@@ -48,6 +49,10 @@ def test_save_and_load_results_round_trip(run_dir):
     assert raw["runtime_s"] == 3.5
     assert raw["versions"]["cpmkit"]
     assert raw["table"][1]["test"] is None  # NaN -> null, valid JSON
+    # what decides bitwise reproducibility beside the versions: threads and vector kernels
+    assert raw["compute"]["torch_num_threads"] == torch.get_num_threads()
+    assert raw["compute"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
 
     results = load_results(run_dir)
     assert list(results) == ["11_demo"]
@@ -56,6 +61,16 @@ def test_save_and_load_results_round_trip(run_dir):
     assert list(loaded["table"].columns) == ["dataset", "seed", "test"]
     assert loaded["table"]["test"].iloc[0] == 0.71
     assert math.isnan(loaded["table"]["test"].iloc[1])
+
+
+def test_results_record_the_thread_count_in_force(run_dir):
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        path = save_results("02_threads", {"a": 1}, pd.DataFrame({"x": [1]}), {"x": 1.0})
+        assert json.loads(path.read_text())["compute"]["torch_num_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_save_results_without_runtime_uses_process_age(run_dir):
@@ -179,19 +194,23 @@ def test_markdown_table_and_save_table(tmp_path, monkeypatch):
 def test_gain_table_averages_datasets_and_compares_signs():
     import pandas as pd
 
-    from cpmkit.comparison import gain_table
+    from cpmkit.comparison import UNCLEAR, gain_table
 
     runs = pd.DataFrame(
         [  # GCN gains 10 points on A and 0 on B (average +5); GAT loses 10 on A only
-            ("GCN", "none", "A", 0.60), ("GCN", "none", "A", 0.70), ("GCN", "pre", "A", 0.75),
-            ("GCN", "none", "B", 0.80), ("GCN", "pre", "B", 0.80),
-            ("GAT", "none", "A", 0.70), ("GAT", "pre", "A", 0.60),
+            ("GCN", "none", "A", 0.64), ("GCN", "none", "A", 0.66), ("GCN", "pre", "A", 0.74),
+            ("GCN", "pre", "A", 0.76), ("GCN", "none", "B", 0.79), ("GCN", "none", "B", 0.81),
+            ("GCN", "pre", "B", 0.79), ("GCN", "pre", "B", 0.81),
+            ("GAT", "none", "A", 0.69), ("GAT", "none", "A", 0.71), ("GAT", "pre", "A", 0.59),
+            ("GAT", "pre", "A", 0.61),
+            ("GIN", "none", "A", 0.70), ("GIN", "pre", "A", 0.80),  # one seed: no error bar
         ],
         columns=["architecture", "pretraining", "dataset", "test"],
     )
     published = pd.DataFrame(
         [("GCN", "none", "Average", 68.9, "s"), ("GCN", "pre", "Average", 72.2, "s"),
          ("GAT", "none", "Average", 66.8, "s"), ("GAT", "pre", "Average", 70.0, "s"),
+         ("GIN", "none", "Average", 66.8, "s"), ("GIN", "pre", "Average", 70.0, "s"),
          ("GAT", "pre", "BBBP", 1.0, "s")],
         columns=["architecture", "pretraining", "dataset", "mean", "source"],
     )
@@ -199,9 +218,11 @@ def test_gain_table_averages_datasets_and_compares_signs():
         "architecture")
     assert table.loc["GCN", "ours none"] == 72.5  # mean of A (65) and B (80): each set once
     assert table.loc["GCN", "ours gain"] == 5.0
+    assert table.loc["GCN", "ours se"] == 1.0  # sqrt((1 + 1) / 4 + (1 + 1) / 4)
     assert table.loc["GCN", "paper gain"] == 3.3
-    assert bool(table.loc["GCN", "same sign"]) is True
-    assert bool(table.loc["GAT", "same sign"]) is False  # ours -10, paper +3.2
+    assert table.loc["GCN", "same sign"] is True  # +5 > 2 se, paper +3.3
+    assert table.loc["GAT", "same sign"] is False  # ours -10 (se 1), paper +3.2
+    assert table.loc["GIN", "same sign"] == UNCLEAR  # +10, but one seed: no standard error
     assert table.loc["GCN", "datasets"] == 2 and table.loc["GAT", "datasets"] == 1
 
 
