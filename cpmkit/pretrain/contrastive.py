@@ -301,7 +301,7 @@ class JOAO(GraphCL):
             pairs = first.aug_pair.cpu()
             self._sum.index_add_(0, pairs, per_molecule.detach().cpu())
             self._count.index_add_(0, pairs, torch.ones_like(pairs, dtype=torch.float))
-        return per_molecule.mean(), {"max_p": float(self.aug_prob.max())}
+        return per_molecule.mean(), {"acc": agreement(z1, z2), "max_p": float(self.aug_prob.max())}
 
     def update_distribution(self) -> None:
         """One projected-gradient ascent step of :math:`p` on the recent per-pair losses."""
