@@ -13,7 +13,7 @@ ifdef CPMKIT_DATA_MIRROR
 export CPMKIT_DATA_MIRROR
 endif
 
-.PHONY: install kernel test test-lib test-notebooks lessons report benchmarks site
+.PHONY: install kernel lint test test-lib test-notebooks lessons report benchmarks site
 
 install:
 	$(PYTHON) -m pip install "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS)
@@ -28,9 +28,15 @@ kernel:
 # no stored output (the kit uses no `# NBVAL_CHECK_OUTPUT`): every cell must run, and the lessons'
 # asserts are the checks. nbval cannot inject parameters, so CPMKIT_PROFILE=ci makes
 # `profile = None` mean ci. tests/test_site.py opens the course site in headless Chromium when
-# it is installed and skips with a message otherwise.
-test:
+# it is installed and skips with a message otherwise. The formatter and the linter go first, so
+# a style slip fails in seconds, not after the suite.
+test: lint
 	CPMKIT_PROFILE=ci $(PYTHON) -m pytest tests --nbval-lax --nbval-current-env notebooks
+
+# ruff, configured in pyproject.toml (99 columns; notebooks and generated folders excluded)
+lint:
+	$(PYTHON) -m ruff format --check cpmkit tests benchmarks data
+	$(PYTHON) -m ruff check cpmkit tests benchmarks data
 
 test-lib:
 	$(PYTHON) -m pytest tests

@@ -94,9 +94,11 @@ def main() -> None:
     torch.set_num_threads(1)
 
     corpus = MoleculeDataset("nci5k", scheme="hu")
-    print(f"corpus: {corpus.summary()}; GIN {args.num_layer} x {args.emb_dim}, batch "
-          f"{args.batch_size}, {args.epochs} epoch(s), best of {args.repeats}; "
-          f"torch {torch.__version__}, {platform.processor() or platform.machine()}")
+    print(
+        f"corpus: {corpus.summary()}; GIN {args.num_layer} x {args.emb_dim}, batch "
+        f"{args.batch_size}, {args.epochs} epoch(s), best of {args.repeats}; "
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}"
+    )
     result = {}
     for method, key in (("attrmasking", "vs_bare_pyg_loop"), ("graphcl", "graphcl_vs_bare_loop")):
         if method not in args.methods:
@@ -108,12 +110,16 @@ def main() -> None:
         for repeat in range(args.repeats):
             bare.append(bare_loop(data, args, method))
             ours.append(our_loop(data, args, method))
-            print(f"{method} repeat {repeat + 1}: bare {bare[-1]:.0f} graphs/s, "
-                  f"ours {ours[-1]:.0f} graphs/s")
+            print(
+                f"{method} repeat {repeat + 1}: bare {bare[-1]:.0f} graphs/s, "
+                f"ours {ours[-1]:.0f} graphs/s"
+            )
         prefix = "" if method == "attrmasking" else f"{method}_"
-        result |= {key: round(max(ours) / max(bare), 3),
-                   f"{prefix}bare_graphs_per_s": round(max(bare), 1),
-                   f"{prefix}ours_graphs_per_s": round(max(ours), 1)}
+        result |= {
+            key: round(max(ours) / max(bare), 3),
+            f"{prefix}bare_graphs_per_s": round(max(bare), 1),
+            f"{prefix}ours_graphs_per_s": round(max(ours), 1),
+        }
     print(json.dumps(result))
 
 

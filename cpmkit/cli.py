@@ -135,7 +135,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from cpmkit.reproduce import reproduce
 
     record = reproduce(args.spec, scale=args.scale, out_dir=args.out, progress=not args.quiet)
-    print(f"{record.notebook}: {record.status} in {record.runtime_s:.0f} s -> {record.output_path}")
+    print(
+        f"{record.notebook}: {record.status} in {record.runtime_s:.0f} s -> {record.output_path}"
+    )
     return 0 if record.status == "ok" else 1
 
 
@@ -190,52 +192,93 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("featurize", help="featurize a CSV's SMILES column to a file")
     p.add_argument("input", metavar="INPUT", help="a CSV/TSV file (or a registry dataset name)")
-    p.add_argument("--smiles-col", default=None,
-                   help="column holding SMILES (default: guess smiles/smi/mol)")
+    p.add_argument(
+        "--smiles-col", default=None, help="column holding SMILES (default: guess smiles/smi/mol)"
+    )
     p.add_argument("--scheme", required=True, choices=SCHEMES, help="featurizer")
-    p.add_argument("--out", required=True,
-                   help="output path; .pt is added for graphs, .npz for fingerprints")
-    p.add_argument("--num-workers", type=int, default=1, metavar="N",
-                   help="processes to featurize on (same output as one; default 1)")
+    p.add_argument(
+        "--out", required=True, help="output path; .pt is added for graphs, .npz for fingerprints"
+    )
+    p.add_argument(
+        "--num-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes to featurize on (same output as one; default 1)",
+    )
     p.set_defaults(func=cmd_featurize)
 
     p = sub.add_parser("run", help="execute lesson notebooks with papermill")
-    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
-                   help="paths or names such as 00_quickstart (default: all)")
-    p.add_argument("--profile", choices=PROFILES, default=None,
-                   help="run size (default: $CPMKIT_PROFILE, else teach)")
-    p.add_argument("--out", default=None,
-                   help="run folder (default: reproductions/runs/<profile>)")
-    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"),
-                   help="inject a parameter (Python literal, else text); repeatable")
+    p.add_argument(
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="paths or names such as 00_quickstart (default: all)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="run size (default: $CPMKIT_PROFILE, else teach)",
+    )
+    p.add_argument(
+        "--out", default=None, help="run folder (default: reproductions/runs/<profile>)"
+    )
+    p.add_argument(
+        "-p",
+        "--param",
+        nargs=2,
+        action="append",
+        metavar=("KEY", "VALUE"),
+        help="inject a parameter (Python literal, else text); repeatable",
+    )
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("reproduce", help="run a reproduction spec (reproductions/*.yml)")
     p.add_argument("spec", metavar="SPEC", help="e.g. reproductions/hu2020_table2.yml")
-    p.add_argument("--scale", default="teach",
-                   help="which scale of the spec: teach (committed CPU scale) or paper")
+    p.add_argument(
+        "--scale",
+        default="teach",
+        help="which scale of the spec: teach (committed CPU scale) or paper",
+    )
     p.add_argument("--out", default=None, help="default: reproductions/<name>/<scale>")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("lessons", help="the lesson table, made from the notebooks' headers")
-    p.add_argument("--update", metavar="README", default=None,
-                   help="rewrite the table between the markers of this file")
+    p.add_argument(
+        "--update",
+        metavar="README",
+        default=None,
+        help="rewrite the table between the markers of this file",
+    )
     p.set_defaults(func=cmd_lessons)
 
     p = sub.add_parser("report", help="write SUMMARY.md for a run folder")
-    p.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
-                   help="default: reproductions/runs/<profile>")
-    p.add_argument("--profile", choices=PROFILES, default=None,
-                   help="which default run folder (default: $CPMKIT_PROFILE, else teach)")
+    p.add_argument(
+        "run_dir",
+        nargs="?",
+        default=None,
+        metavar="RUN_DIR",
+        help="default: reproductions/runs/<profile>",
+    )
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="which default run folder (default: $CPMKIT_PROFILE, else teach)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("site", help="build the course site from the executed teach copies")
     p.add_argument("--out", default=None, help="site folder (default: build/site)")
-    p.add_argument("--strict", action="store_true",
-                   help="fail on a missing or stale lesson copy and on Sphinx warnings")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on a missing or stale lesson copy and on Sphinx warnings",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show Sphinx's progress")
     p.set_defaults(func=cmd_site)
     return parser

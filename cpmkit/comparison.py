@@ -69,8 +69,11 @@ def published_vs_ours(
     on = [on] if isinstance(on, str) else list(on)
     for frame, cols, label in (
         (ours, [*on, value], "ours"),
-        (published, [*on, published_value] + ([published_std] if published_std else []),
-         "published"),
+        (
+            published,
+            [*on, published_value] + ([published_std] if published_std else []),
+            "published",
+        ),
     ):
         missing = [c for c in cols if c not in frame.columns]
         if missing:
@@ -78,11 +81,13 @@ def published_vs_ours(
                 f"{label} table lacks column(s) {missing}; it has {list(frame.columns)}"
             )
     grouped = ours.groupby(on, sort=False, dropna=False)[value]
-    mine = pd.DataFrame({
-        "ours_mean": grouped.mean() * scale,
-        "ours_std": grouped.std(ddof=1) * scale,  # sample std over seeds, as papers report
-        "n_runs": grouped.count(),
-    }).reset_index()
+    mine = pd.DataFrame(
+        {
+            "ours_mean": grouped.mean() * scale,
+            "ours_std": grouped.std(ddof=1) * scale,  # sample std over seeds, as papers report
+            "n_runs": grouped.count(),
+        }
+    ).reset_index()
     theirs = published[on].copy()
     theirs["published_mean"] = pd.to_numeric(published[published_value], errors="coerce")
     theirs["published_std"] = (
@@ -98,15 +103,26 @@ def published_vs_ours(
         for m, s in zip(table["published_mean"], table["published_std"])
     ]
     table["delta"] = (table["ours_mean"] - table["published_mean"]).round(decimals)
-    columns = [*on, "ours", "published", "delta", "ours_mean", "ours_std", "n_runs",
-               "published_mean", "published_std", "source"]
+    columns = [
+        *on,
+        "ours",
+        "published",
+        "delta",
+        "ours_mean",
+        "ours_std",
+        "n_runs",
+        "published_mean",
+        "published_std",
+        "source",
+    ]
     return table[columns]
 
 
 def _per_set(runs: pd.DataFrame, keys: list[str], value: str, scale: float) -> pd.DataFrame:
     grouped = runs.groupby(keys, sort=False)[value]
-    return pd.DataFrame({"mean": grouped.mean() * scale, "std": grouped.std(ddof=1) * scale,
-                         "n": grouped.count()}).reset_index()
+    return pd.DataFrame(
+        {"mean": grouped.mean() * scale, "std": grouped.std(ddof=1) * scale, "n": grouped.count()}
+    ).reset_index()
 
 
 def strategy_table(
@@ -145,11 +161,15 @@ def strategy_table(
                 p = paper.loc[key]
                 std = pd.to_numeric(p.get("std"), errors="coerce")
                 row_paper[dataset] = format_mean_std(float(p["mean"]), std, decimals)
-        row_ours["Average"] = format_mean_std(mine.loc[mine.index.isin(sets), "mean"].mean(),
-                                              None, decimals)
+        row_ours["Average"] = format_mean_std(
+            mine.loc[mine.index.isin(sets), "mean"].mean(), None, decimals
+        )
         cells = [float(paper.loc[(name, d), "mean"]) for d in sets if (name, d) in paper.index]
-        row_paper["Average"] = (format_mean_std(sum(cells) / len(cells), None, decimals)
-                                if len(cells) == len(sets) else "n/a")
+        row_paper["Average"] = (
+            format_mean_std(sum(cells) / len(cells), None, decimals)
+            if len(cells) == len(sets)
+            else "n/a"
+        )
         if notes is not None:
             row_ours["note"], row_paper["note"] = notes.get(name, ""), ""
         rows += [row_ours, row_paper]
@@ -200,13 +220,24 @@ def gain_signs(
             continue
         b = ours.loc[(baseline, dataset)]
         gain = m["mean"] - b["mean"]
-        se = math.sqrt((m["std"] ** 2) / m["n"] + (b["std"] ** 2) / b["n"]) if min(
-            m["n"], b["n"]) > 1 else float("nan")
-        theirs = (paper.get((name, dataset), math.nan) - paper.get((baseline, dataset), math.nan))
+        se = (
+            math.sqrt((m["std"] ** 2) / m["n"] + (b["std"] ** 2) / b["n"])
+            if min(m["n"], b["n"]) > 1
+            else float("nan")
+        )
+        theirs = paper.get((name, dataset), math.nan) - paper.get((baseline, dataset), math.nan)
         same = sign_agreement(gain, se, theirs)
-        rows.append({method: name, "dataset": dataset, "ours gain": round(gain, decimals),
-                     "ours se": round(se, decimals), "paper gain": round(theirs, decimals),
-                     "same sign": same, "clear": None if math.isnan(se) else bool(abs(gain) > 2 * se)})
+        rows.append(
+            {
+                method: name,
+                "dataset": dataset,
+                "ours gain": round(gain, decimals),
+                "ours se": round(se, decimals),
+                "paper gain": round(theirs, decimals),
+                "same sign": same,
+                "clear": None if math.isnan(se) else bool(abs(gain) > 2 * se),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -220,7 +251,8 @@ def gain_table(
     scale: float = 100.0,
     decimals: int = 1,
 ) -> pd.DataFrame:
-    """Ours beside published: the average over data sets without and with pre-training, and the gain.
+    """Ours beside published: the average over data sets without and with pre-training, and
+    the gain.
 
     Parameters
     ----------
@@ -251,7 +283,8 @@ def gain_table(
     # variance of an average over data sets of per-set means over seeds (NaN with one seed)
     per_set["var"] = per_set["std"] ** 2 / per_set["n"]
     var = per_set.groupby([key, "pretraining"], sort=False)["var"].agg(
-        lambda v: v.sum(min_count=len(v)) / len(v) ** 2)
+        lambda v: v.sum(min_count=len(v)) / len(v) ** 2
+    )
     if "dataset" in published.columns and (published["dataset"] == "Average").any():
         published = published[published["dataset"] == "Average"]
     paper = published.set_index([key, "pretraining"])["mean"]
@@ -265,8 +298,9 @@ def gain_table(
             row[f"{side} {treatment}"] = round(float(after), decimals)
             row[f"{side} gain"] = round(float(after - before), decimals)
             if side == "ours":
-                se = math.sqrt(var.get((name, baseline), math.nan)
-                               + var.get((name, treatment), math.nan))
+                se = math.sqrt(
+                    var.get((name, baseline), math.nan) + var.get((name, treatment), math.nan)
+                )
                 row["ours se"] = round(se, decimals)
                 gain = float(after - before)
         row["same sign"] = sign_agreement(gain, se, row["paper gain"])

@@ -28,8 +28,12 @@ def lesson_header(path: Path) -> dict:
     text = "\n".join(cells)
     practice = re.search(r"\*\*Contents in Practice\*\*\n((?:- .+\n?)+)", text)
     bullets = [b[2:].strip() for b in practice.group(1).splitlines()] if practice else []
-    return {"number": title.group(1), "title": title.group(2).strip(), "practice": bullets,
-            "file": path.name}
+    return {
+        "number": title.group(1),
+        "title": title.group(2).strip(),
+        "practice": bullets,
+        "file": path.name,
+    }
 
 
 def lesson_table(notebooks_dir: str | Path = "notebooks") -> str:
@@ -42,7 +46,9 @@ def lesson_table(notebooks_dir: str | Path = "notebooks") -> str:
     return "\n".join(rows) + "\n"
 
 
-def update_readme(readme: str | Path = "README.md", notebooks_dir: str | Path = "notebooks") -> bool:
+def update_readme(
+    readme: str | Path = "README.md", notebooks_dir: str | Path = "notebooks"
+) -> bool:
     """Rewrite the lesson table between the markers; returns True when the file changed."""
     path = Path(readme)
     text = path.read_text(encoding="utf-8")

@@ -23,7 +23,14 @@ from cpmkit.results import notebook_name, output_dir
 
 # Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies
 PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
 )
 DPI = 120
 
@@ -145,8 +152,11 @@ def box(ax, xy, text: str, color: str, width: float = 2.2, height: float = 0.9) 
 
     Taught in ``notebooks/02_autoencoding`` (the SMILES Transformer's schematic).
     """
-    ax.add_patch(FancyBboxPatch(xy, width, height, boxstyle="round,pad=0.08", fc=color,
-                                ec="black", lw=1, alpha=0.9))
+    ax.add_patch(
+        FancyBboxPatch(
+            xy, width, height, boxstyle="round,pad=0.08", fc=color, ec="black", lw=1, alpha=0.9
+        )
+    )
     ax.text(xy[0] + width / 2, xy[1] + height / 2, text, ha="center", va="center", fontsize=9)
 
 
@@ -166,16 +176,31 @@ def arrow(ax, start, end, text: str = "") -> None:
     """
     ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", lw=1.4))
     if text:
-        ax.text((start[0] + end[0]) / 2 + 0.05, (start[1] + end[1]) / 2 + 0.15, text,
-                ha="center", fontsize=8, color="dimgrey")
+        ax.text(
+            (start[0] + end[0]) / 2 + 0.05,
+            (start[1] + end[1]) / 2 + 0.15,
+            text,
+            ha="center",
+            fontsize=8,
+            color="dimgrey",
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # 3D conformers
 # --------------------------------------------------------------------------------------------
 #: element colours for 3D pictures (CPK-like, readable on white); others are grey
-ELEMENT_COLOURS = {6: "#404040", 7: "#0072B2", 8: "#D55E00", 9: "#009E73", 15: "#E69F00",
-                   16: "#C9B000", 17: "#2CA02C", 35: "#8C564B", 53: "#CC79A7"}
+ELEMENT_COLOURS = {
+    6: "#404040",
+    7: "#0072B2",
+    8: "#D55E00",
+    9: "#009E73",
+    15: "#E69F00",
+    16: "#C9B000",
+    17: "#2CA02C",
+    35: "#8C564B",
+    53: "#CC79A7",
+}
 
 
 def draw_conformer(ax, mol, pos, alpha: float = 1.0, legend: bool = True) -> None:
@@ -206,9 +231,16 @@ def draw_conformer(ax, mol, pos, alpha: float = 1.0, legend: bool = True) -> Non
     table = Chem.GetPeriodicTable()
     for number in sorted(set(numbers)):
         at = numbers == number
-        ax.scatter(*pos[at].T, s=110, color=ELEMENT_COLOURS.get(number, "#999999"), alpha=alpha,
-                   edgecolors="black", linewidths=0.5, depthshade=False,
-                   label=table.GetElementSymbol(int(number)) if legend else None)
+        ax.scatter(
+            *pos[at].T,
+            s=110,
+            color=ELEMENT_COLOURS.get(number, "#999999"),
+            alpha=alpha,
+            edgecolors="black",
+            linewidths=0.5,
+            depthshade=False,
+            label=table.GetElementSymbol(int(number)) if legend else None,
+        )
     ax.set_xlabel("x (Å)")
     ax.set_ylabel("y (Å)")
     ax.set_zlabel("z (Å)")

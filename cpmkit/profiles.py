@@ -217,8 +217,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def _type_name(kind: type) -> str:
-    return {bool: "bool", int: "int", float: "float (or int)", str: "str",
-            list: "list (or tuple)", dict: "dict"}.get(kind, kind.__name__)
+    return {
+        bool: "bool",
+        int: "int",
+        float: "float (or int)",
+        str: "str",
+        list: "list (or tuple)",
+        dict: "dict",
+    }.get(kind, kind.__name__)
 
 
 def _kind(value: Any) -> type:

@@ -74,13 +74,15 @@ def _infer_records(run_dir: Path) -> list[dict[str, Any]]:
     for name in sorted(names):
         executed = run_dir / f"{name}.ipynb"
         error = _notebook_error(executed) if executed.is_file() else None
-        records.append({
-            "notebook": name,
-            "status": "failed" if error else "ok",
-            "runtime_s": None,
-            "error": error,
-            "output_path": str(executed) if executed.is_file() else None,
-        })
+        records.append(
+            {
+                "notebook": name,
+                "status": "failed" if error else "ok",
+                "runtime_s": None,
+                "error": error,
+                "output_path": str(executed) if executed.is_file() else None,
+            }
+        )
     return records
 
 
@@ -120,9 +122,7 @@ def _figures(run_dir: Path, name: str) -> list[Path]:
     return sorted(run_dir.glob(f"{glob.escape(name)}.*.png"))
 
 
-def write_summary(
-    run_dir: str | os.PathLike, records: Iterable[Any] | None = None
-) -> Path:
+def write_summary(run_dir: str | os.PathLike, records: Iterable[Any] | None = None) -> Path:
     """Write ``run_dir/SUMMARY.md``: one table row per notebook; returns its path.
 
     Each row holds the status (``ok`` or ``failed: <first line of the error>``), runtime,
@@ -143,7 +143,8 @@ def write_summary(
     known = {notebook_name(r["notebook"]) for r in rows}
     rows += [
         {"notebook": name, "status": "ok", "runtime_s": None, "error": None, "output_path": None}
-        for name in results if name not in known
+        for name in results
+        if name not in known
     ]
 
     profiles = sorted({str(r["profile"]) for r in results.values() if r.get("profile")})
@@ -176,7 +177,7 @@ def write_summary(
             executed = run_dir / executed
         title = _link(executed, run_dir, name) if executed and executed.exists() else name
         figures = ", ".join(
-            _link(png, run_dir, png.name[len(name) + 1: -len(".png")])
+            _link(png, run_dir, png.name[len(name) + 1 : -len(".png")])
             for png in _figures(run_dir, name)
         )
         lines.append(
@@ -185,7 +186,6 @@ def write_summary(
     path = run_dir / SUMMARY_NAME
     atomic_write_text(path, "\n".join(lines) + "\n")
     return path
-
 
 
 __all__ = [

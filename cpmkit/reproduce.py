@@ -42,8 +42,9 @@ class ReproductionSpec:
     def scale(self, scale: str) -> tuple[str, dict[str, Any]]:
         """``(profile, parameters)`` of one scale; a clear error names the known scales."""
         if scale not in self.scales:
-            raise KeyError(f"{self.path or self.name}: no scale {scale!r}; it has "
-                           f"{', '.join(self.scales)}")
+            raise KeyError(
+                f"{self.path or self.name}: no scale {scale!r}; it has {', '.join(self.scales)}"
+            )
         entry = self.scales[scale] or {}
         return entry.get("profile", scale), dict(entry.get("parameters") or {})
 
@@ -63,8 +64,12 @@ def load_spec(path: str | os.PathLike) -> ReproductionSpec:
     if published is not None and not published.is_file():
         raise FileNotFoundError(f"{path}: published numbers {spec['published']} do not exist")
     return ReproductionSpec(
-        name=spec["name"], title=spec.get("title", spec["name"]), notebook=notebook,
-        published=published, scales=dict(spec["scales"]), path=path,
+        name=spec["name"],
+        title=spec.get("title", spec["name"]),
+        notebook=notebook,
+        published=published,
+        scales=dict(spec["scales"]),
+        path=path,
     )
 
 
@@ -76,8 +81,12 @@ def reproduce(path: str | os.PathLike, scale: str = "teach", out_dir=None,
     """
     spec = load_spec(path)
     profile, parameters = spec.scale(scale)
-    out = Path(out_dir) if out_dir else project_root(spec.notebook.parent) / "reproductions" / (
-        spec.name) / scale
-    (record,) = run_notebooks([spec.notebook], profile=profile, out_dir=out,
-                              parameters=parameters, progress=progress)
+    out = (
+        Path(out_dir)
+        if out_dir
+        else project_root(spec.notebook.parent) / "reproductions" / (spec.name) / scale
+    )
+    (record,) = run_notebooks(
+        [spec.notebook], profile=profile, out_dir=out, parameters=parameters, progress=progress
+    )
     return record

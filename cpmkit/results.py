@@ -32,8 +32,15 @@ RESULTS_SUFFIX = ".results.json"
 
 # packages whose versions decide a number; read from metadata, so nothing heavy is imported
 _VERSIONED = (
-    "cpmkit", "torch", "torch-geometric", "rdkit", "numpy", "pandas", "scikit-learn",
-    "transformers", "papermill",
+    "cpmkit",
+    "torch",
+    "torch-geometric",
+    "rdkit",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "transformers",
+    "papermill",
 )
 _IMPORTED_AT = time.time()  # fallback start time when the process start is unknown
 

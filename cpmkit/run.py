@@ -219,13 +219,15 @@ def run_notebooks(
                 except Exception as exc:  # one broken lesson must not stop the others
                     status, error = "failed", _error_text(exc)
                 runtime = round(time.perf_counter() - started, 2)
-                records.append(RunRecord(
-                    notebook=name,
-                    status=status,
-                    runtime_s=runtime,
-                    error=error,
-                    output_path=str(target) if target.exists() else None,
-                ))
+                records.append(
+                    RunRecord(
+                        notebook=name,
+                        status=status,
+                        runtime_s=runtime,
+                        error=error,
+                        output_path=str(target) if target.exists() else None,
+                    )
+                )
                 if progress:
                     tail = "ok" if error is None else f"FAILED: {error.splitlines()[0]}"
                     print(f"    {tail} ({runtime:.1f} s)", flush=True)
@@ -236,7 +238,8 @@ def run_notebooks(
                 {"profile": profile, "parameters": injected, "records": all_records},
                 indent=2,
                 default=str,
-            ) + "\n",
+            )
+            + "\n",
             encoding="utf-8",
         )
         write_summary(out, all_records)

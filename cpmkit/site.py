@@ -55,10 +55,18 @@ MATHJAX_SPHINX = {
     "mathjax_path": "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full",
     "myst_update_mathjax": False,
     "mathjax2_config": {
-        "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                    "processEscapes": False, "processEnvironments": True},
-        "HTML-CSS": {"availableFonts": [], "imageFont": None, "preferredFont": None,
-                     "webFont": "STIX-Web"},
+        "tex2jax": {
+            "inlineMath": [["\\(", "\\)"]],
+            "displayMath": [["\\[", "\\]"]],
+            "processEscapes": False,
+            "processEnvironments": True,
+        },
+        "HTML-CSS": {
+            "availableFonts": [],
+            "imageFont": None,
+            "preferredFont": None,
+            "webFont": "STIX-Web",
+        },
         "messageStyle": "none",
     },
 }
@@ -112,7 +120,11 @@ def _git_time(root: Path, path: Path) -> str | None:
     try:
         out = subprocess.run(
             ["git", "log", "-1", "--format=%cd", "--date=format:%Y-%m-%d %H:%M", "--", str(path)],
-            cwd=root, capture_output=True, text=True, timeout=20, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -148,13 +160,15 @@ def collect_lessons(root: Path | None = None) -> list[LessonInfo]:
     """Every ``notebooks/NN_*.ipynb`` lesson, in order, with its teach copy checked."""
     root = Path(root or project_root())
     teach_dir = root / TEACH_DIR
-    records = _records(teach_dir)
     lessons = []
     for source in sorted((root / "notebooks").glob(NOTEBOOK_GLOB)):
         head = lesson_header(source)
         info = LessonInfo(
-            number=head["number"], stem=source.stem, title=head["title"],
-            practice=head["practice"], prerequisites=prerequisites(source, head["number"]),
+            number=head["number"],
+            stem=source.stem,
+            title=head["title"],
+            practice=head["practice"],
+            prerequisites=prerequisites(source, head["number"]),
             source=source,
         )
         copy = teach_dir / source.name
@@ -187,8 +201,12 @@ def _check_copy(root: Path, info: LessonInfo) -> None:
     if cells_fingerprint(executed) != cells_fingerprint(_read_notebook(info.source)):
         when_source = _git_time(root, info.source.relative_to(root))
         when_copy = _git_time(root, info.copy.relative_to(root))
-        dates = (f" (source last committed {when_source}, teach copy {when_copy}; uncommitted "
-                 "edits count too)" if when_source and when_copy else "")
+        dates = (
+            f" (source last committed {when_source}, teach copy {when_copy}; uncommitted "
+            "edits count too)"
+            if when_source and when_copy
+            else ""
+        )
         info.warnings.append(
             f"stale teach copy: its cells differ from notebooks/{info.source.name}, which changed "
             f"after the copy was made{dates}; rerun it with `make lessons`"
@@ -221,11 +239,15 @@ def _lesson_banner(lesson: LessonInfo, lessons: dict[str, LessonInfo]) -> str:
     lines = []
     for warning in lesson.warnings:
         lines += ["```{warning}", f"This page may not match the lesson: {warning}.", "```", ""]
-    builds_on = ", ".join(
-        f"[{n} · {lessons[n].title}]({lessons[n].stem}.ipynb)" if lessons[n].executed
-        else f"{n} · {lessons[n].title}"
-        for n in lesson.prerequisites
-    ) or "nothing: start here"
+    builds_on = (
+        ", ".join(
+            f"[{n} · {lessons[n].title}]({lessons[n].stem}.ipynb)"
+            if lessons[n].executed
+            else f"{n} · {lessons[n].title}"
+            for n in lesson.prerequisites
+        )
+        or "nothing: start here"
+    )
     lines += [
         "````{admonition} About this page",
         ":class: tip",
@@ -280,13 +302,18 @@ def course_path(lessons: list[LessonInfo]) -> str:
             if lesson.warnings:
                 time += " (stale copy)" if any("stale" in w for w in lesson.warnings) else " (!)"
         else:
-            name = (f"{_table_cell(lesson.title)} ({{download}}`source <_notebooks/"
-                    f"{lesson.source.name}>`)")
+            name = (
+                f"{_table_cell(lesson.title)} ({{download}}`source <_notebooks/"
+                f"{lesson.source.name}>`)"
+            )
             time = "*not yet executed*"
-        builds_on = ", ".join(
-            f"[{n}](lessons/{by_number[n].stem}.ipynb)" if by_number[n].executed else n
-            for n in lesson.prerequisites
-        ) or "start here"
+        builds_on = (
+            ", ".join(
+                f"[{n}](lessons/{by_number[n].stem}.ipynb)" if by_number[n].executed else n
+                for n in lesson.prerequisites
+            )
+            or "start here"
+        )
         practice = _table_cell("; ".join(lesson.practice))
         rows.append(f"| {lesson.number} | {name} | {builds_on} | {time} | {practice} |")
     executed = [lesson for lesson in lessons if lesson.executed]
@@ -299,12 +326,16 @@ def course_path(lessons: list[LessonInfo]) -> str:
         f"`{TEACH_DIR.as_posix()}/{RECORDS_NAME}`).",
     ]
     if missing:
-        notes[-1] += (f" Not yet executed: {', '.join(missing)} (`make lessons` runs every lesson "
-                      "and refreshes this site's copies).")
+        notes[-1] += (
+            f" Not yet executed: {', '.join(missing)} (`make lessons` runs every lesson "
+            "and refreshes this site's copies)."
+        )
     stale = [lesson.number for lesson in executed if lesson.warnings]
     if stale:
-        notes[-1] += (f" Lessons {', '.join(stale)} have a teach copy that may not match their "
-                      "source; their pages say why.")
+        notes[-1] += (
+            f" Lessons {', '.join(stale)} have a teach copy that may not match their "
+            "source; their pages say why."
+        )
     return "\n".join(rows + notes) + "\n"
 
 
@@ -320,8 +351,14 @@ def course_figure(lessons: list[LessonInfo]) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(lessons) + 1.0), dpi=100)
     labels = [f"{lesson.number} · {lesson.title[:45]}" for lesson in lessons]
     minutes = [(lesson.runtime_s or 0) / 60 for lesson in lessons]
-    colors = ["#4c72b0" if lesson.executed and not lesson.warnings else
-              "#dd8452" if lesson.executed else "#cccccc" for lesson in lessons]
+    colors = [
+        "#4c72b0"
+        if lesson.executed and not lesson.warnings
+        else "#dd8452"
+        if lesson.executed
+        else "#cccccc"
+        for lesson in lessons
+    ]
     ax.barh(range(len(lessons)), minutes, color=colors)
     for i, lesson in enumerate(lessons):
         text = format_runtime(lesson.runtime_s) if lesson.executed else "not yet executed"
@@ -354,8 +391,9 @@ def _spec_description(text: str) -> str:
     return " ".join(lines)
 
 
-def reproduction_page(root: Path, spec_path: Path, lessons: dict[str, LessonInfo],
-                      files: dict[str, bytes]) -> str:
+def reproduction_page(
+    root: Path, spec_path: Path, lessons: dict[str, LessonInfo], files: dict[str, bytes]
+) -> str:
     """One reproduction: what it reproduces, how to run it, and its generated tables."""
     text = spec_path.read_text(encoding="utf-8")
     spec = yaml.safe_load(text)
@@ -380,9 +418,11 @@ def reproduction_page(root: Path, spec_path: Path, lessons: dict[str, LessonInfo
     lines += [
         "",
         "```bash",
-        *(f"cpmkit reproduce reproductions/{spec_path.name}"
-          + ("" if scale == "teach" else f" --scale {scale}")
-          for scale in spec.get("scales", {})),
+        *(
+            f"cpmkit reproduce reproductions/{spec_path.name}"
+            + ("" if scale == "teach" else f" --scale {scale}")
+            for scale in spec.get("scales", {})
+        ),
         "```",
         "",
         "The tables below are generated by the notebook from the published numbers and our runs; "
@@ -398,16 +438,21 @@ def reproduction_page(root: Path, spec_path: Path, lessons: dict[str, LessonInfo
         record = next(iter(_records(folder).values()), {})
         lines += [f"## Scale `{scale}`", ""]
         if record:
-            lines += [f"Ran {record.get('status', '?')} in "
-                      f"{format_runtime(record.get('runtime_s'))} "
-                      f"(`reproductions/{name}/{scale}/`).", ""]
+            lines += [
+                f"Ran {record.get('status', '?')} in "
+                f"{format_runtime(record.get('runtime_s'))} "
+                f"(`reproductions/{name}/{scale}/`).",
+                "",
+            ]
         parameters = spec["scales"][scale].get("parameters") or {}
         if parameters:
             shown = ", ".join(f"`{k}={v}`" for k, v in parameters.items())
             lines += [f"Parameters: {shown}.", ""]
         # the published-vs-ours tables first, then the other generated tables
-        tables = sorted((t for t in folder.glob("*.md") if t.name != "SUMMARY.md"),
-                        key=lambda t: (not re.search(r"table|published", t.name), t.name))
+        tables = sorted(
+            (t for t in folder.glob("*.md") if t.name != "SUMMARY.md"),
+            key=lambda t: (not re.search(r"table|published", t.name), t.name),
+        )
         for table in tables:
             label = table.name.split(".", 1)[1].rsplit(".md", 1)[0].replace("_", " ")
             lines += [f"### {label}", "", table.read_text(encoding="utf-8").strip(), ""]
@@ -418,8 +463,14 @@ def reproduction_page(root: Path, spec_path: Path, lessons: dict[str, LessonInfo
             target = f"reproductions/{name}/{scale}/{figure.name}"
             files[target] = figure.read_bytes()
             label = figure.name.split(".", 1)[1].rsplit(".png", 1)[0].replace("_", " ")
-            lines += [f"```{{figure}} {name}/{scale}/{figure.name}", f":width: 90%", "",
-                      label, "```", ""]
+            lines += [
+                f"```{{figure}} {name}/{scale}/{figure.name}",
+                ":width: 90%",
+                "",
+                label,
+                "```",
+                "",
+            ]
     if not any_scale:
         lines += ["*Not yet run at any scale.*", ""]
     return "\n".join(lines)
@@ -440,13 +491,16 @@ def _config(docs: Path, files: dict[str, bytes], warnings: list[str]) -> bytes:
     config = yaml.safe_load((docs / "_config.yml").read_text(encoding="utf-8"))
     mathjax = local_mathjax()
     if mathjax is None:
-        warnings.append("formulas will render only with network access (MathJax from a CDN); "
-                        "`pip install jupyter-server-mathjax` (in the dev extra) serves it locally")
+        warnings.append(
+            "formulas will render only with network access (MathJax from a CDN); "
+            "`pip install jupyter-server-mathjax` (in the dev extra) serves it locally"
+        )
         return yaml.safe_dump(config, sort_keys=False).encode("utf-8")
     for path in sorted(mathjax.rglob("*")):
         if path.is_file():
             files[f"{MATHJAX_DIR}/mathjax/{path.relative_to(mathjax).as_posix()}"] = (
-                path.read_bytes())
+                path.read_bytes()
+            )
     config.setdefault("sphinx", {}).setdefault("config", {}).update(MATHJAX_SPHINX)
     config.setdefault("exclude_patterns", []).append(f"{MATHJAX_DIR}/*")
     return yaml.safe_dump(config, sort_keys=False).encode("utf-8")
@@ -456,11 +510,19 @@ def _toc(lessons: list[LessonInfo], reproductions: list[str]) -> str:
     parts = []
     executed = [lesson for lesson in lessons if lesson.executed]
     if executed:
-        parts.append({"caption": "Lessons",
-                      "chapters": [{"file": f"lessons/{lesson.stem}"} for lesson in executed]})
+        parts.append(
+            {
+                "caption": "Lessons",
+                "chapters": [{"file": f"lessons/{lesson.stem}"} for lesson in executed],
+            }
+        )
     if reproductions:
-        parts.append({"caption": "Reproductions",
-                      "chapters": [{"file": f"reproductions/{name}"} for name in reproductions]})
+        parts.append(
+            {
+                "caption": "Reproductions",
+                "chapters": [{"file": f"reproductions/{name}"} for name in reproductions],
+            }
+        )
     parts.append({"caption": "The kit", "chapters": [{"file": "running"}]})
     return yaml.safe_dump({"format": "jb-book", "root": "index", "parts": parts}, sort_keys=False)
 
@@ -476,8 +538,10 @@ def generate(root: Path | None = None) -> tuple[dict[str, bytes], list[str]]:
     for lesson in lessons:
         files[f"_notebooks/{lesson.source.name}"] = lesson.source.read_bytes()
         if not lesson.executed:
-            warnings.append(f"lesson {lesson.stem}: not yet executed (no "
-                            f"{TEACH_DIR.as_posix()}/{lesson.source.name}; run `make lessons`)")
+            warnings.append(
+                f"lesson {lesson.stem}: not yet executed (no "
+                f"{TEACH_DIR.as_posix()}/{lesson.source.name}; run `make lessons`)"
+            )
             continue
         warnings += [f"lesson {lesson.stem}: {w}" for w in lesson.warnings]
         files[f"lessons/{lesson.stem}.ipynb"] = lesson_page(lesson, by_number).encode("utf-8")
@@ -530,8 +594,9 @@ def html_dir(out: Path | None = None, root: Path | None = None) -> Path:
     return (Path(out) if out else root / SITE_DIR) / "_build" / "html"
 
 
-def build_site(root: Path | None = None, out: Path | None = None, strict: bool = False,
-               quiet: bool = True) -> tuple[Path, list[str]]:
+def build_site(
+    root: Path | None = None, out: Path | None = None, strict: bool = False, quiet: bool = True
+) -> tuple[Path, list[str]]:
     """Generate the sources and build the HTML site; returns (index.html, warning lines).
 
     Parameters
@@ -556,8 +621,17 @@ def build_site(root: Path | None = None, out: Path | None = None, strict: bool =
     write_sources(files, src)
     if html_dir(out, root).is_dir() and not (html_dir(out, root) / "index.html").is_file():
         shutil.rmtree(html_dir(out, root))  # a half-written earlier build
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
-               "build", str(src), "--path-output", str(out), "--builder", "html"]
+    command = [
+        sys.executable,
+        "-c",
+        "from jupyter_book.cli.main import main; main()",
+        "build",
+        str(src),
+        "--path-output",
+        str(out),
+        "--builder",
+        "html",
+    ]
     if quiet:
         command.append("-q")
     if strict:
@@ -566,7 +640,7 @@ def build_site(root: Path | None = None, out: Path | None = None, strict: bool =
         import jupyter_book  # noqa: F401
     except ImportError as err:
         raise RuntimeError(
-            "the site needs Jupyter Book 1 (`pip install -e \".[dev]\"` installs `jupyter-book<2`)"
+            'the site needs Jupyter Book 1 (`pip install -e ".[dev]"` installs `jupyter-book<2`)'
         ) from err
     result = subprocess.run(command, cwd=root, check=False)
     index = html_dir(out, root) / "index.html"

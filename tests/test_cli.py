@@ -47,7 +47,10 @@ def _counts(stdout: str) -> tuple[int, int, int]:
 
 def test_module_entry_point_lists_bbbp():
     done = subprocess.run(
-        [sys.executable, "-m", "cpmkit", "datasets"], cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "-m", "cpmkit", "datasets"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -69,8 +72,18 @@ def test_scheme_choices_match_the_featurizers():
 @pytest.mark.parametrize("scheme", ["hu", "ecfp", "3d"])
 def test_featurize_hostile_smiles(hostile_csv, tmp_path, capsys, scheme):
     out = tmp_path / f"feats_{scheme}"
-    status = main(["featurize", str(hostile_csv), "--smiles-col", "smiles", "--scheme", scheme,
-                   "--out", str(out)])
+    status = main(
+        [
+            "featurize",
+            str(hostile_csv),
+            "--smiles-col",
+            "smiles",
+            "--scheme",
+            scheme,
+            "--out",
+            str(out),
+        ]
+    )
     stdout = capsys.readouterr().out
     assert status == 0
     n_read, n_kept, n_rejected = _counts(stdout)
@@ -125,8 +138,18 @@ def test_featurize_with_two_workers_writes_the_same_files(hostile_csv, tmp_path,
 
 
 def test_featurize_missing_column_is_a_clear_error(hostile_csv, tmp_path, capsys):
-    status = main(["featurize", str(hostile_csv), "--smiles-col", "SMILES_X", "--scheme", "ecfp",
-                   "--out", str(tmp_path / "x")])
+    status = main(
+        [
+            "featurize",
+            str(hostile_csv),
+            "--smiles-col",
+            "SMILES_X",
+            "--scheme",
+            "ecfp",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
     err = capsys.readouterr().err
     assert status != 0
     assert "SMILES_X" in err and "smiles" in err and "Traceback" not in err
@@ -135,8 +158,18 @@ def test_featurize_missing_column_is_a_clear_error(hostile_csv, tmp_path, capsys
 
 def test_featurize_missing_file_is_a_clear_error(tmp_path, capsys):
     missing = tmp_path / "nope.csv"
-    status = main(["featurize", str(missing), "--smiles-col", "smiles", "--scheme", "hu",
-                   "--out", str(tmp_path / "x")])
+    status = main(
+        [
+            "featurize",
+            str(missing),
+            "--smiles-col",
+            "smiles",
+            "--scheme",
+            "hu",
+            "--out",
+            str(tmp_path / "x"),
+        ]
+    )
     err = capsys.readouterr().err
     assert status != 0 and "nope.csv" in err
 

@@ -80,8 +80,13 @@ def test_aligned_rmsd_undoes_a_rigid_motion_and_measures_the_rest():
 
     ref = embed_conformer(mol("CCCCCO"), seed=0).pos.numpy().astype(float)
     angle = 0.7
-    rotation = np.array([[np.cos(angle), -np.sin(angle), 0.0],
-                         [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    rotation = np.array(
+        [
+            [np.cos(angle), -np.sin(angle), 0.0],
+            [np.sin(angle), np.cos(angle), 0.0],
+            [0.0, 0.0, 1.0],
+        ]
+    )
     moved_away = ref @ rotation.T + np.array([3.0, -1.0, 2.0])
     assert np.sqrt(((moved_away - ref) ** 2).sum(1).mean()) > 1.0
     rmsd, back = aligned_rmsd(ref, moved_away)

@@ -76,8 +76,10 @@ def test_info_nce_matches_a_hand_computation():
     weights = torch.zeros(2, 2)
     assert info_nce(z1, z2, t, symmetric=False, weights=weights).item() == pytest.approx(0.0)
     half = info_nce(z1, z2, t, symmetric=False, weights=torch.full((2, 2), 0.5))
-    expected = (-math.log(math.exp(c / t) / (math.exp(c / t) + 0.5))
-                - math.log(math.exp(1 / t) / (math.exp(1 / t) + 0.5 * math.exp(c / t)))) / 2
+    expected = (
+        -math.log(math.exp(c / t) / (math.exp(c / t) + 0.5))
+        - math.log(math.exp(1 / t) / (math.exp(1 / t) + 0.5 * math.exp(c / t)))
+    ) / 2
     assert half.item() == pytest.approx(expected, abs=1e-6)
 
 
@@ -123,15 +125,22 @@ def test_edge_perturbation_and_subgraph_as_specified():
 
 
 def test_joao_distribution_stays_a_distribution_and_moves_to_hard_pairs(corpus, tmp_path):
-    assert torch.allclose(project_to_simplex(torch.tensor([0.5, 0.2, -0.3])).sum(),
-                          torch.tensor(1.0))
-    assert torch.allclose(project_to_simplex(torch.tensor([0.2, 0.3, 0.5])),
-                          torch.tensor([0.2, 0.3, 0.5]))
+    assert torch.allclose(
+        project_to_simplex(torch.tensor([0.5, 0.2, -0.3])).sum(), torch.tensor(1.0)
+    )
+    assert torch.allclose(
+        project_to_simplex(torch.tensor([0.2, 0.3, 0.5])), torch.tensor([0.2, 0.3, 0.5])
+    )
     seed_everything(0)
     strategy = JOAO(GNN(2, 16, drop_ratio=0.0), update_every=1)
     start = strategy.aug_prob.clone()
-    pretrain(strategy, corpus, PretrainConfig(num_epochs=1, batch_size=16), out_dir=tmp_path,
-             progress=False)
+    pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=16),
+        out_dir=tmp_path,
+        progress=False,
+    )
     p = strategy.aug_prob
     assert (p >= 0).all() and float(p.sum()) == pytest.approx(1.0, abs=1e-6)
     assert not torch.allclose(p, start)
@@ -175,14 +184,27 @@ def test_simgrace_keeps_running_statistics_apart_from_the_copy(corpus):
         assert torch.equal(value, after_one[key]), key  # one update, not two
 
 
-@pytest.mark.parametrize("cls, kwargs", [(GraphCL, {}), (GraphCL, {"fp_weighting": 1.0}),
-                                         (SimGRACE, {}), (InfoGraph, {}),
-                                         (InfoGraph, {"estimator": "infonce"}), (MVGRL, {})])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (GraphCL, {}),
+        (GraphCL, {"fp_weighting": 1.0}),
+        (SimGRACE, {}),
+        (InfoGraph, {}),
+        (InfoGraph, {"estimator": "infonce"}),
+        (MVGRL, {}),
+    ],
+)
 def test_each_method_learns_on_a_small_corpus(corpus, tmp_path, cls, kwargs):
     seed_everything(0)
     strategy = cls(GNN(2, 16, drop_ratio=0.0), **kwargs)
-    result = pretrain(strategy, corpus, PretrainConfig(num_epochs=3, batch_size=16, lr=3e-3),
-                      out_dir=tmp_path, progress=False)
+    result = pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=3, batch_size=16, lr=3e-3),
+        out_dir=tmp_path,
+        progress=False,
+    )
     losses = result.epoch_losses()["loss"]
     assert np.isfinite(losses).all()
     assert losses.iloc[-1] < losses.iloc[0], losses.tolist()
@@ -193,8 +215,13 @@ def test_same_seed_same_numbers(corpus, tmp_path):
     for run in range(2):
         seed_everything(0)
         strategy = GraphCL(GNN(2, 16, drop_ratio=0.0))
-        result = pretrain(strategy, corpus, PretrainConfig(num_epochs=1, batch_size=16),
-                          out_dir=tmp_path / str(run), progress=False)
+        result = pretrain(
+            strategy,
+            corpus,
+            PretrainConfig(num_epochs=1, batch_size=16),
+            out_dir=tmp_path / str(run),
+            progress=False,
+        )
         runs.append(result.history["loss"].tolist())
     assert runs[0] == runs[1]
 
@@ -211,16 +238,22 @@ def test_diffusion_view_is_a_weighted_graph_of_the_same_atoms():
 def test_smiclr_parts_both_load_into_finetune(corpus, tmp_path):
     seed_everything(0)
     strategy = SMICLR(GNN(2, 16, drop_ratio=0.0))
-    result = pretrain(strategy, corpus, PretrainConfig(num_epochs=1, batch_size=16),
-                      out_dir=tmp_path / "pre", progress=False)
+    result = pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=16),
+        out_dir=tmp_path / "pre",
+        progress=False,
+    )
     assert set(result.part_paths) == {"graph", "smiles"}
     data = [g.clone() for g in MoleculeDataset("nci5k", subset=40)]
     for i, g in enumerate(data):
         g.y = torch.tensor([[float(i % 2)]])
     split = Split(train=np.arange(0, 30), valid=np.arange(30, 35), test=np.arange(35, 40))
     config = FinetuneConfig(num_epochs=1, batch_size=10, lr=0.0, num_layer=2, emb_dim=16)
-    tuned = finetune(data, split, config, pretrained=tmp_path / "pre", part="graph",
-                     progress=False)
+    tuned = finetune(
+        data, split, config, pretrained=tmp_path / "pre", part="graph", progress=False
+    )
     saved = torch.load(tmp_path / "pre" / "graph.pt", weights_only=True)
     for name, value in tuned.model.gnn.named_parameters():
         assert torch.equal(value.detach(), saved[name]), name
@@ -235,8 +268,15 @@ def test_smiclr_parts_both_load_into_finetune(corpus, tmp_path):
         def forward(self, batch):  # the graph's SMILES are not used: lr 0, weights only
             return self.head(torch.zeros(batch.num_graphs, self.encoder.out_dim))
 
-    tuned = finetune(data, split, config, pretrained=tmp_path / "pre", part="smiles",
-                     model_factory=SmilesPredictor, progress=False)
+    tuned = finetune(
+        data,
+        split,
+        config,
+        pretrained=tmp_path / "pre",
+        part="smiles",
+        model_factory=SmilesPredictor,
+        progress=False,
+    )
     smiles_saved = torch.load(tmp_path / "pre" / "smiles.pt", weights_only=True)
     for key, value in tuned.model.encoder.state_dict().items():
         assert torch.equal(value, smiles_saved[key]), key
@@ -265,11 +305,20 @@ def test_graphcl_loss_on_two_processes_equals_one_process(tmp_path, fp_weighting
     loss, _ = strategy.loss(strategy.collate(items))
     loss.backward()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", str(ROOT / "tests" / "ddp" / "graphcl_two_ranks.py"),
-               str(tmp_path), str(fp_weighting)]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(ROOT / "tests" / "ddp" / "graphcl_two_ranks.py"),
+        str(tmp_path),
+        str(fp_weighting),
+    ]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     two = torch.load(tmp_path / "graphcl.pt", weights_only=True)
     assert two["world"] == 2

@@ -61,7 +61,7 @@ def test_embedded_datasets_need_no_file():
         info = get_dataset_info(name)
         assert info.files == [] and info.embedded
     with pytest.raises(ValueError, match="embedded"):
-        get_dataset_info("nci5k").main_file
+        _ = get_dataset_info("nci5k").main_file
 
 
 @needs_mirror

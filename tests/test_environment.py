@@ -1,9 +1,9 @@
 """environment.yml (conda) and pyproject.toml (pip) install the same packages."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,8 +48,12 @@ def test_environment_and_pyproject_name_the_same_packages():
     conda, pip, _, _ = environment()
     wanted = pyproject_names()
     listed = conda | pip
-    assert not wanted - listed, f"in pyproject.toml, missing from environment.yml: {wanted - listed}"
-    assert not listed - wanted, f"in environment.yml, missing from pyproject.toml: {listed - wanted}"
+    assert not wanted - listed, (
+        f"in pyproject.toml, missing from environment.yml: {wanted - listed}"
+    )
+    assert not listed - wanted, (
+        f"in environment.yml, missing from pyproject.toml: {listed - wanted}"
+    )
 
 
 def test_each_package_comes_from_one_place_and_cpmkit_last():
@@ -67,4 +71,4 @@ def test_conda_torch_is_the_cpu_build_in_pyprojects_range():
     assert "build='cpu*'" in torch
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     (pip_torch,) = [d for d in project["dependencies"] if name_of(d) == "torch"]
-    assert pip_torch[len("torch"):] in torch  # the same version range
+    assert pip_torch[len("torch") :] in torch  # the same version range

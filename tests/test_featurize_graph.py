@@ -18,11 +18,12 @@ from cpmkit.featurize import (
     FeaturizeError,
     featurize_mol,
     featurize_smiles,
+    graph_hu,
+    graph_ogb,
     hu_graph,
     parse_smiles,
     scheme_version,
 )
-from cpmkit.featurize import graph_hu, graph_ogb
 from cpmkit.featurize.graph_hu import hu_atom_features, hu_bond_features
 from cpmkit.featurize.graph_ogb import ATOM_FEATURES, BOND_FEATURES, ogb_graph
 
@@ -51,10 +52,16 @@ def reference_hu(m: Chem.Mol) -> Data:
     x = torch.tensor(hu_atom_features(m), dtype=torch.long).view(-1, 2)
     edges, attrs = hu_bond_features(m)
     if not edges:
-        return Data(x=x, edge_index=torch.empty((2, 0), dtype=torch.long),
-                    edge_attr=torch.empty((0, 2), dtype=torch.long))
-    return Data(x=x, edge_index=torch.tensor(edges).t().contiguous(),
-                edge_attr=torch.tensor(attrs, dtype=torch.long))
+        return Data(
+            x=x,
+            edge_index=torch.empty((2, 0), dtype=torch.long),
+            edge_attr=torch.empty((0, 2), dtype=torch.long),
+        )
+    return Data(
+        x=x,
+        edge_index=torch.tensor(edges).t().contiguous(),
+        edge_attr=torch.tensor(attrs, dtype=torch.long),
+    )
 
 
 def assert_same_graph(a: Data, b: Data) -> None:
@@ -128,8 +135,15 @@ def test_hu_indices_fit_the_published_embedding_tables(nci_mols):
 
 
 def test_hu_fast_path_equals_reference_on_nci5k(nci_mols):
-    hand = ["C[C@H](F)Cl", "F/C=C\\F", "C/C=C/C[C@@H](O)c1ccccc1", "[2H]C([2H])O", "[H][H]",
-            "C1CC[C@H]2CC[C@@H](C1)C2", "O=C(O)/C=C\\C(=O)O.[K+]"]
+    hand = [
+        "C[C@H](F)Cl",
+        "F/C=C\\F",
+        "C/C=C/C[C@@H](O)c1ccccc1",
+        "[2H]C([2H])O",
+        "[H][H]",
+        "C1CC[C@H]2CC[C@@H](C1)C2",
+        "O=C(O)/C=C\\C(=O)O.[K+]",
+    ]
     for m in nci_mols + [mol(s) for s in hand]:
         try:
             expected = reference_hu(m)
@@ -218,8 +232,11 @@ def test_ogb_out_of_table_values_use_documented_slots():
 
 def test_ogb_rejects_atropisomer_stereo():
     biaryl = Chem.RWMol(mol("Cc1cccc(C)c1-c1c(C)cccc1C"))
-    (axis,) = [b for b in biaryl.GetBonds() if b.GetBeginAtom().GetIsAromatic()
-               and b.GetEndAtom().GetIsAromatic() and not b.IsInRing()]
+    (axis,) = [
+        b
+        for b in biaryl.GetBonds()
+        if b.GetBeginAtom().GetIsAromatic() and b.GetEndAtom().GetIsAromatic() and not b.IsInRing()
+    ]
     begin, end = axis.GetBeginAtom(), axis.GetEndAtom()
     left = next(a.GetIdx() for a in begin.GetNeighbors() if a.GetIdx() != end.GetIdx())
     right = next(a.GetIdx() for a in end.GetNeighbors() if a.GetIdx() != begin.GetIdx())
@@ -268,8 +285,10 @@ def test_featurize_smiles_never_crashes_and_counts_add_up(scheme):
         if isinstance(item, np.ndarray):
             assert np.array_equal(item, expected)
         else:
-            assert torch.equal(item.pos if scheme == "3d" else item.x,
-                               expected.pos if scheme == "3d" else expected.x)
+            assert torch.equal(
+                item.pos if scheme == "3d" else item.x,
+                expected.pos if scheme == "3d" else expected.x,
+            )
 
 
 def test_featurize_smiles_empty_input():

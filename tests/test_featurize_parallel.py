@@ -85,14 +85,17 @@ def test_packed_graphs_come_back_equal_and_independent():
 
     graphs = [
         Data(z=torch.tensor([6, 8]), pos=torch.randn(2, 3), smiles="CO", flag=torch.tensor(True)),
-        Data(x=torch.zeros(0, 2, dtype=torch.long), edge_index=torch.zeros(2, 0, dtype=torch.long)),
+        Data(
+            x=torch.zeros(0, 2, dtype=torch.long), edge_index=torch.zeros(2, 0, dtype=torch.long)
+        ),
         Data(x=torch.arange(6).view(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]).t()),
     ]
     graphs[0].y = torch.tensor([[float("nan"), 1.0]])
     sent = pickle.loads(pickle.dumps(_pack((graphs, [1, 2], [np.ones(4), np.zeros(4)]))))
     back, rows, arrays = _unpack(sent)
-    assert rows == [1, 2] and all(np.array_equal(a, b) for a, b in zip(arrays, [np.ones(4),
-                                                                                np.zeros(4)]))
+    assert rows == [1, 2] and all(
+        np.array_equal(a, b) for a, b in zip(arrays, [np.ones(4), np.zeros(4)])
+    )
     for a, b in zip(graphs, back):
         assert list(a.keys()) == list(b.keys())  # the attribute order is kept
         for key in a.keys():  # noqa: SIM118 -- iterating a Data gives (key, value)

@@ -47,9 +47,15 @@ def test_geometry_encoder_is_invariant_to_rotation_and_translation():
 
 
 def test_sequence_encoder_gives_token_vectors_and_pools_real_tokens_only():
-    config = RobertaConfig(vocab_size=20, hidden_size=16, num_hidden_layers=1,
-                           num_attention_heads=2, intermediate_size=32,
-                           max_position_embeddings=20, pad_token_id=1)
+    config = RobertaConfig(
+        vocab_size=20,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=20,
+        pad_token_id=1,
+    )
     encoder = SequenceEncoder(RobertaModel(config, add_pooling_layer=False)).eval()
     ids = torch.tensor([[0, 5, 6, 2, 1, 1], [0, 7, 8, 9, 10, 2]])
     mask = (ids != 1).long()

@@ -209,7 +209,8 @@ def test_state_dict_keys_follow_hu_names(gnn_type):
     assert common | own <= keys
     per_layer = {k.split(".", 2)[2] for k in keys if k.startswith("gnns.0.")}
     assert {f"gnns.0.{k}" for k in per_layer} == own | {
-        "gnns.0.edge_embedding1.weight", "gnns.0.edge_embedding2.weight"
+        "gnns.0.edge_embedding1.weight",
+        "gnns.0.edge_embedding2.weight",
     }
     assert gnn.x_embedding1.weight.shape == (120, 8)
     assert gnn.x_embedding2.weight.shape == (3, 8)

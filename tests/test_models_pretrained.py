@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from cpmkit.data.weights import HU_WEIGHTS, weights_path
 from cpmkit.models.gnn import GNN
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
-from cpmkit.data.weights import HU_WEIGHTS, weights_path
 from cpmkit.models.pretrained import describe_state_dict, load_hu_weights
 
 MIRRORED = [name for name, info in HU_WEIGHTS.items() if info.mirrored]

@@ -25,8 +25,9 @@ def tokenizer():
 
 def _gru(tokenizer, num_tasks=2):
     torch.manual_seed(0)
-    return SmilesGRU(len(tokenizer), num_tasks, emb_dim=16, hidden_dim=8,
-                     pad_token_id=tokenizer.pad_token_id).eval()
+    return SmilesGRU(
+        len(tokenizer), num_tasks, emb_dim=16, hidden_dim=8, pad_token_id=tokenizer.pad_token_id
+    ).eval()
 
 
 def test_gru_maps_a_token_batch_to_one_row_per_molecule(tokenizer):
@@ -77,8 +78,10 @@ def test_schnet_shape_and_rotation_translation_invariance():
     graphs = _conformers()
     batch = Batch.from_data_list(graphs)
     moved = Batch.from_data_list(
-        [Data(z=g.z, pos=g.pos @ _rotation(0.7, 2.1).T + torch.tensor([3.0, -1.0, 0.5]))
-         for g in graphs]
+        [
+            Data(z=g.z, pos=g.pos @ _rotation(0.7, 2.1).T + torch.tensor([3.0, -1.0, 0.5]))
+            for g in graphs
+        ]
     )
     with torch.no_grad():
         out, out_moved = model(batch), model(moved)

@@ -11,8 +11,18 @@ from cpmkit.pretrain.molgpt_run import molgpt_setup, molgpt_strategy, train_molg
 
 
 def lesson_config(**changes):
-    settings = dict(corpus="nci5k", corpus_size=40, trainer="hu2020", num_layers=1, num_heads=2, hidden_size=16,
-                    dropout=0.0, num_epochs=1, batch_size=16, lr=1e-3)
+    settings = dict(
+        corpus="nci5k",
+        corpus_size=40,
+        trainer="hu2020",
+        num_layers=1,
+        num_heads=2,
+        hidden_size=16,
+        dropout=0.0,
+        num_epochs=1,
+        batch_size=16,
+        lr=1e-3,
+    )
     return SimpleNamespace(**{**settings, **changes})
 
 
@@ -45,7 +55,8 @@ def test_two_lessons_get_one_run(cache):
     assert identity == run_identity(b, second.corpus, second.pretrain_config)
     randomized = molgpt_strategy(first, randomize=True)
     assert default_out_dir(identity) != default_out_dir(
-        run_identity(randomized, first.corpus, first.pretrain_config))
+        run_identity(randomized, first.corpus, first.pretrain_config)
+    )
 
     trained = train_molgpt(first)
     assert trained.trained and trained.out_dir == default_out_dir(identity)

@@ -42,8 +42,10 @@ def test_name_and_title(path):
 def test_skeleton_sections_in_order(path):
     headings = [
         line.strip()
-        for cell in _read(path).cells if cell.cell_type == "markdown"
-        for line in cell.source.splitlines() if line.startswith("## ")
+        for cell in _read(path).cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("## ")
     ]
     found = [h for h in headings if h in SECTIONS]
     assert found == SECTIONS, f"sections {found}, expected {SECTIONS} in this order"

@@ -20,7 +20,11 @@ def test_box_and_arrow_draw_a_labelled_schematic():
     arrow(ax, (0.0, 0.0), (1.0, 0.0))  # no label: no text
     (patch,) = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
     assert (patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height()) == (
-        1.0, 2.0, 2.0, 1.0)
+        1.0,
+        2.0,
+        2.0,
+        1.0,
+    )
     assert matplotlib.colors.to_hex(patch.get_facecolor()) == PALETTE[0].lower()
     texts = {t.get_text(): t.get_position() for t in ax.texts}
     assert texts["encoder"] == (2.0, 2.5)  # centred in the box
@@ -41,8 +45,10 @@ def test_draw_conformer_one_ball_per_atom_one_stick_per_bond():
     assert labels == ["C", "N", "O"]  # one scatter per element, by atomic number
     sizes = {c.get_label(): len(c.get_offsets()) for c in ax.collections}
     assert sizes == {"C": 2, "N": 1, "O": 2}
-    colours = {c.get_label(): matplotlib.colors.to_hex(c.get_facecolor()[0], keep_alpha=False)
-               for c in ax.collections}
+    colours = {
+        c.get_label(): matplotlib.colors.to_hex(c.get_facecolor()[0], keep_alpha=False)
+        for c in ax.collections
+    }
     assert colours["O"] == ELEMENT_COLOURS[8].lower()
     faint = fig.add_subplot(projection="3d")
     draw_conformer(faint, mol, pos, legend=False)

@@ -37,8 +37,11 @@ def corpus():
 def test_every_leaf_of_a_nested_batch_moves():
     graph = Data(x=torch.zeros(3, 2), edge_index=torch.tensor([[0, 1], [1, 2]]))
     Pair = namedtuple("Pair", "first second")
-    batch = {"views": (Batch.from_data_list([graph]), [torch.ones(2)]),
-             "pair": Pair(torch.zeros(1), torch.ones(1)), "name": "kept"}
+    batch = {
+        "views": (Batch.from_data_list([graph]), [torch.ones(2)]),
+        "pair": Pair(torch.zeros(1), torch.ones(1)),
+        "name": "kept",
+    }
     moved = move_to(batch, torch.device("meta"))  # a device every CPU build has
     assert moved["views"][0].x.device.type == "meta"
     assert moved["views"][0].edge_index.device.type == "meta"
@@ -50,8 +53,13 @@ def test_every_leaf_of_a_nested_batch_moves():
 def test_two_view_strategy_trains_on_tuple_batches(corpus, tmp_path):
     seed_everything(0)
     strategy = ToyContrast(ToyGraphEncoder())
-    result = pretrain(strategy, corpus, PretrainConfig(num_epochs=4, batch_size=32, lr=1e-2),
-                      out_dir=tmp_path, progress=False)
+    result = pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=4, batch_size=32, lr=1e-2),
+        out_dir=tmp_path,
+        progress=False,
+    )
     losses = result.epoch_losses()["loss"]
     assert losses.iloc[-1] < losses.iloc[0]
     assert strategy.steps_seen == list(range(1, 4 * 3 + 1))  # after_step(step), 1-based
@@ -60,8 +68,13 @@ def test_two_view_strategy_trains_on_tuple_batches(corpus, tmp_path):
 def test_two_parts_land_as_files_and_finetune_starts_from_either(corpus, tmp_path):
     seed_everything(0)
     strategy = ToyTwoParts(ToyGraphEncoder(), ToyGraphEncoder())
-    result = pretrain(strategy, corpus, PretrainConfig(num_epochs=2, batch_size=32),
-                      out_dir=tmp_path, progress=False)
+    result = pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=2, batch_size=32),
+        out_dir=tmp_path,
+        progress=False,
+    )
     assert set(result.part_paths) == {"graph", "atoms"}
     manifest = json.loads((tmp_path / "parts.json").read_text())
     assert manifest["first"] == "graph" and set(manifest["parts"]) == {"graph", "atoms"}
@@ -80,21 +93,35 @@ def test_two_parts_land_as_files_and_finetune_starts_from_either(corpus, tmp_pat
 
         def forward(self, batch):
             nodes = self.encoder(batch.x, batch.edge_index)
-            return self.head(torch.zeros(batch.num_graphs, nodes.size(1)).index_add(
-                0, batch.batch, nodes))
+            return self.head(
+                torch.zeros(batch.num_graphs, nodes.size(1)).index_add(0, batch.batch, nodes)
+            )
 
     data = [graph.clone() for graph in MoleculeDataset("nci5k", subset=40)]
     for i, graph in enumerate(data):
         graph.y = torch.tensor([[float(i % 2)]])
     split = Split(train=np.arange(0, 30), valid=np.arange(30, 35), test=np.arange(35, 40))
     config = FinetuneConfig(num_epochs=1, batch_size=10, lr=0.0)
-    tuned = finetune(data, split, config, pretrained=tmp_path, part="atoms",
-                     model_factory=Predictor, progress=False)
+    tuned = finetune(
+        data,
+        split,
+        config,
+        pretrained=tmp_path,
+        part="atoms",
+        model_factory=Predictor,
+        progress=False,
+    )
     for key, value in tuned.model.encoder.state_dict().items():
         assert torch.equal(value, atoms[key]), key  # lr 0: the loaded part, unchanged
     with pytest.raises(ValueError, match="do not fit"):
-        finetune(data, split, config, pretrained={"other.weight": torch.zeros(1)},
-                 model_factory=Predictor, progress=False)
+        finetune(
+            data,
+            split,
+            config,
+            pretrained={"other.weight": torch.zeros(1)},
+            model_factory=Predictor,
+            progress=False,
+        )
 
 
 def test_a_hu_gnn_part_starts_the_graph_predictor(corpus, tmp_path):
@@ -102,8 +129,13 @@ def test_a_hu_gnn_part_starts_the_graph_predictor(corpus, tmp_path):
 
     seed_everything(0)
     strategy = ToyTwoParts(GNN(num_layer=2, emb_dim=8, drop_ratio=0.0), ToyGraphEncoder())
-    pretrain(strategy, corpus, PretrainConfig(num_epochs=1, batch_size=32), out_dir=tmp_path,
-             progress=False)
+    pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=32),
+        out_dir=tmp_path,
+        progress=False,
+    )
     data = [graph.clone() for graph in MoleculeDataset("nci5k", subset=40)]
     for i, graph in enumerate(data):
         graph.y = torch.tensor([[float(i % 2)]])
@@ -119,9 +151,18 @@ def test_a_hu_gnn_part_starts_the_graph_predictor(corpus, tmp_path):
 def test_warmup_then_decay_schedule_drives_the_loop(corpus, tmp_path, schedule):
     seed_everything(0)
     strategy = ToyReadout(ToyGraphEncoder())
-    config = PretrainConfig(num_epochs=5, batch_size=16, lr=1e-2, optimizer="adamw",
-                            betas=(0.9, 0.95), weight_decay=0.1, schedule=schedule,
-                            warmup_fraction=0.1, min_lr_ratio=0.1, grad_clip=1.0)
+    config = PretrainConfig(
+        num_epochs=5,
+        batch_size=16,
+        lr=1e-2,
+        optimizer="adamw",
+        betas=(0.9, 0.95),
+        weight_decay=0.1,
+        schedule=schedule,
+        warmup_fraction=0.1,
+        min_lr_ratio=0.1,
+        grad_clip=1.0,
+    )
     result = pretrain(strategy, corpus, config, out_dir=tmp_path, progress=False)
     lrs = result.history["lr"].to_numpy()
     total = 5 * 6
@@ -152,16 +193,24 @@ def test_gradient_accumulation_equals_the_larger_batch(corpus, tmp_path):
     for accum, batch_size in ((1, 32), (2, 16)):
         seed_everything(0)
         strategy = ToyReadout(ToyGraphEncoder())
-        pretrain(strategy, corpus, PretrainConfig(num_epochs=2, batch_size=batch_size, lr=1e-2,
-                                                   grad_accum_steps=accum),
-                 out_dir=tmp_path / str(accum), progress=False)
+        pretrain(
+            strategy,
+            corpus,
+            PretrainConfig(num_epochs=2, batch_size=batch_size, lr=1e-2, grad_accum_steps=accum),
+            out_dir=tmp_path / str(accum),
+            progress=False,
+        )
         runs[accum] = strategy.state_dict()
     for key in runs[1]:
         assert torch.allclose(runs[1][key], runs[2][key], atol=1e-6), key
 
 
 def test_decay_groups_exempt_biases_norms_and_tied_embeddings():
-    embedding, linear, norm = torch.nn.Embedding(5, 4), torch.nn.Linear(4, 6), torch.nn.LayerNorm(6)
+    embedding, linear, norm = (
+        torch.nn.Embedding(5, 4),
+        torch.nn.Linear(4, 6),
+        torch.nn.LayerNorm(6),
+    )
     head = torch.nn.Linear(4, 5, bias=False)
     head.weight = embedding.weight  # tied, as a GPT's LM head
     model = torch.nn.ModuleList([embedding, linear, norm, head])
@@ -194,12 +243,24 @@ def test_default_settings_keep_the_run_identity_of_earlier_runs(corpus):
 def test_contrastive_loss_on_two_processes_equals_one_process(corpus, tmp_path):
     seed_everything(0)
     single = ToyContrast(ToyGraphEncoder())
-    one = pretrain(single, corpus, PretrainConfig(num_epochs=2, batch_size=32, lr=1e-2),
-                   out_dir=tmp_path / "one", progress=False)
+    one = pretrain(
+        single,
+        corpus,
+        PretrainConfig(num_epochs=2, batch_size=32, lr=1e-2),
+        out_dir=tmp_path / "one",
+        progress=False,
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", str(ROOT / "tests" / "ddp" / "contrastive_two_ranks.py"),
-               str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(ROOT / "tests" / "ddp" / "contrastive_two_ranks.py"),
+        str(tmp_path),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
@@ -218,8 +279,19 @@ def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():
     from cpmkit.pretrain.base import Strategy, strategy_classes
     from cpmkit.pretrain.recipes import STRATEGIES
 
-    assert set(STRATEGIES) == {"attrmasking", "contextpred", "edgepred", "infomax", "supervised",
-                               "graphcl", "joao", "simgrace", "infograph", "mvgrl", "smiclr"}
+    assert set(STRATEGIES) == {
+        "attrmasking",
+        "contextpred",
+        "edgepred",
+        "infomax",
+        "supervised",
+        "graphcl",
+        "joao",
+        "simgrace",
+        "infograph",
+        "mvgrl",
+        "smiclr",
+    }
     assert {"mlm", "ntp", "smiles_ae"} <= set(strategy_classes())
     new = type("NewMethod", (Strategy,), {"name": "new_method", "__module__": "cpmkit.pretrain.x"})
     assert strategy_classes()["new_method"] is new

@@ -52,8 +52,13 @@ class Readout(Strategy):
 def test_toy_strategy_plugs_in_and_learns(corpus, tmp_path):
     seed_everything(0)
     strategy = Readout(GNN(num_layer=2, emb_dim=16, drop_ratio=0.0))
-    result = pretrain(strategy, corpus, PretrainConfig(num_epochs=6, batch_size=32, lr=1e-2),
-                      out_dir=tmp_path, progress=False)
+    result = pretrain(
+        strategy,
+        corpus,
+        PretrainConfig(num_epochs=6, batch_size=32, lr=1e-2),
+        out_dir=tmp_path,
+        progress=False,
+    )
     losses = result.epoch_losses()["loss"]
     assert len(result.history) == 6 * 3  # 96 molecules, batches of 32
     assert losses.iloc[-1] < 0.5 * losses.iloc[0]
@@ -67,8 +72,13 @@ def test_same_seed_same_weights_and_other_seed_differs(corpus, tmp_path):
     a, b, c = small_masking(), small_masking(), small_masking()
     pretrain(a, corpus, config, out_dir=tmp_path / "a", progress=False)
     pretrain(b, corpus, config, out_dir=tmp_path / "b", progress=False)
-    pretrain(c, corpus, PretrainConfig(num_epochs=2, batch_size=32, seed=1),
-             out_dir=tmp_path / "c", progress=False)
+    pretrain(
+        c,
+        corpus,
+        PretrainConfig(num_epochs=2, batch_size=32, seed=1),
+        out_dir=tmp_path / "c",
+        progress=False,
+    )
     assert same_state(a.state_dict(), b.state_dict())
     assert not same_state(a.state_dict(), c.state_dict())
 
@@ -116,34 +126,58 @@ def test_finished_run_is_loaded_not_repeated(corpus, tmp_path):
 
 
 def test_checkpoint_of_another_run_is_refused(corpus, tmp_path):
-    pretrain(small_masking(), corpus, PretrainConfig(num_epochs=1, batch_size=32),
-             out_dir=tmp_path, progress=False)
+    pretrain(
+        small_masking(),
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=32),
+        out_dir=tmp_path,
+        progress=False,
+    )
     with pytest.raises(ValueError, match="another run"):
-        pretrain(small_masking(mask_rate=0.3), corpus, PretrainConfig(num_epochs=1, batch_size=32),
-                 out_dir=tmp_path, progress=False)
+        pretrain(
+            small_masking(mask_rate=0.3),
+            corpus,
+            PretrainConfig(num_epochs=1, batch_size=32),
+            out_dir=tmp_path,
+            progress=False,
+        )
 
 
 def test_checkpoint_loads_with_weights_only(corpus, tmp_path):
-    pretrain(small_masking(), corpus, PretrainConfig(num_epochs=1, batch_size=32),
-             out_dir=tmp_path, progress=False)
+    pretrain(
+        small_masking(),
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=32),
+        out_dir=tmp_path,
+        progress=False,
+    )
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert state["epoch"] == 1 and "optimizer" in state and len(state["rng"]) == 1
 
 
 def test_default_out_dir_depends_on_the_run(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("CPMKIT_CACHE", str(tmp_path))
-    a = pretrain(small_masking(), corpus, PretrainConfig(num_epochs=1, batch_size=32),
-                 progress=False)
-    b = pretrain(small_masking(seed=1), corpus, PretrainConfig(num_epochs=1, batch_size=32),
-                 progress=False)
+    a = pretrain(
+        small_masking(), corpus, PretrainConfig(num_epochs=1, batch_size=32), progress=False
+    )
+    b = pretrain(
+        small_masking(seed=1), corpus, PretrainConfig(num_epochs=1, batch_size=32), progress=False
+    )
     assert a.out_dir != b.out_dir and a.out_dir.parent == tmp_path / "pretrain"
 
 
 def test_two_torchrun_processes_agree_and_resume_in_one(corpus, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", str(ROOT / "tests" / "ddp" / "pretrain_two_ranks.py"),
-               str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        str(ROOT / "tests" / "ddp" / "pretrain_two_ranks.py"),
+        str(tmp_path),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
@@ -157,7 +191,12 @@ def test_two_torchrun_processes_agree_and_resume_in_one(corpus, tmp_path):
     assert same_state(saved["strategy"], rank0["state"])
     # one process picks the two-process run up and trains a third epoch
     resumed = small_masking()
-    result = pretrain(resumed, corpus, PretrainConfig(num_epochs=3, batch_size=32),
-                      out_dir=tmp_path / "run", progress=False)
+    result = pretrain(
+        resumed,
+        corpus,
+        PretrainConfig(num_epochs=3, batch_size=32),
+        out_dir=tmp_path / "run",
+        progress=False,
+    )
     assert result.resumed_from_step == 6 and len(result.history) == 9
     assert not same_state(resumed.state_dict(), rank0["state"])

@@ -59,8 +59,11 @@ def test_masked_bonds_are_hidden_once_per_bond():
     data = graphs()[2]
     masked = mask_atoms(data, mask_rate=0.15, mask_edge=True)
     idx = set(masked.masked_atom_index.tolist())
-    touched = [i for i in range(data.edge_index.size(1))
-               if data.edge_index[0, i].item() in idx or data.edge_index[1, i].item() in idx]
+    touched = [
+        i
+        for i in range(data.edge_index.size(1))
+        if data.edge_index[0, i].item() in idx or data.edge_index[1, i].item() in idx
+    ]
     assert (masked.edge_attr[touched, 0] == MASK_BOND_INDEX).all()
     assert masked.masked_edge_index.size(1) == len(touched) // 2
     for u, v in masked.masked_edge_index.t().tolist():
@@ -111,8 +114,11 @@ def trains(strategy, steps=15):
 
 
 def test_each_objective_trains_the_encoder():
-    for strategy in (AttributeMasking(GNN(2, 16), mask_edge=True),
-                     EdgePrediction(GNN(2, 16)), GraphInfomax(GNN(2, 16))):
+    for strategy in (
+        AttributeMasking(GNN(2, 16), mask_edge=True),
+        EdgePrediction(GNN(2, 16)),
+        GraphInfomax(GNN(2, 16)),
+    ):
         first, last, grads = trains(strategy)
         assert grads and last < first, strategy.name
 

@@ -8,10 +8,20 @@ from cpmkit.profiles import PROFILES, Config, UnknownSettingError, default_profi
 
 TABLE = {
     "ci": {"num_epochs": 1, "lr": 1e-3, "hidden": [8, 8], "pretrained": None, "use_bn": False},
-    "teach": {"num_epochs": 20, "lr": 1e-3, "hidden": [64, 64], "pretrained": "masking",
-              "use_bn": True},
-    "paper": {"num_epochs": 100, "lr": 1e-3, "hidden": [300, 300], "pretrained": "masking",
-              "use_bn": True},
+    "teach": {
+        "num_epochs": 20,
+        "lr": 1e-3,
+        "hidden": [64, 64],
+        "pretrained": "masking",
+        "use_bn": True,
+    },
+    "paper": {
+        "num_epochs": 100,
+        "lr": 1e-3,
+        "hidden": [300, 300],
+        "pretrained": "masking",
+        "use_bn": True,
+    },
 }
 
 
@@ -71,8 +81,14 @@ def test_unknown_key_names_key_and_valid_keys():
 
 @pytest.mark.parametrize(
     "key, value, expected",
-    [("num_epochs", 2.5, "int"), ("num_epochs", True, "int"), ("lr", "fast", "float"),
-     ("use_bn", 1, "bool"), ("hidden", 64, "list"), ("pretrained", 3, "str")],
+    [
+        ("num_epochs", 2.5, "int"),
+        ("num_epochs", True, "int"),
+        ("lr", "fast", "float"),
+        ("use_bn", 1, "bool"),
+        ("hidden", 64, "list"),
+        ("pretrained", 3, "str"),
+    ],
 )
 def test_wrong_type_names_key_expected_and_got(key, value, expected):
     with pytest.raises(TypeError) as err:

@@ -37,10 +37,12 @@ def test_output_dir_env_else_runs(tmp_path, monkeypatch):
 
 def test_save_and_load_results_round_trip(run_dir):
     config = resolve("ci", TABLE, num_epochs=2)
-    table = pd.DataFrame({"dataset": ["bbbp", "bace"], "seed": [0, 0],
-                          "test": [0.71, float("nan")]})
-    path = save_results("11_demo", config, table, {"bbbp ROC-AUC": 0.71, "note": "tiny"},
-                        runtime_s=3.5)
+    table = pd.DataFrame(
+        {"dataset": ["bbbp", "bace"], "seed": [0, 0], "test": [0.71, float("nan")]}
+    )
+    path = save_results(
+        "11_demo", config, table, {"bbbp ROC-AUC": 0.71, "note": "tiny"}, runtime_s=3.5
+    )
     assert path == run_dir / "11_demo.results.json"
     assert (run_dir / "11_demo.results.csv").is_file()
     raw = json.loads(path.read_text())
@@ -52,7 +54,6 @@ def test_save_and_load_results_round_trip(run_dir):
     # what decides bitwise reproducibility beside the versions: threads and vector kernels
     assert raw["compute"]["torch_num_threads"] == torch.get_num_threads()
     assert raw["compute"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
-
 
     results = load_results(run_dir)
     assert list(results) == ["11_demo"]
@@ -85,8 +86,7 @@ def test_summary_lists_failed_notebook_with_error(run_dir):
 
     from cpmkit.plotting import save_figure, use_style
 
-    save_results("00_good", resolve("ci", TABLE), pd.DataFrame({"x": [1]}),
-                 {"ROC-AUC": 0.7123456})
+    save_results("00_good", resolve("ci", TABLE), pd.DataFrame({"x": [1]}), {"ROC-AUC": 0.7123456})
     use_style()
     fig, ax = plt.subplots()
     ax.plot([0, 1], [1, 0])
@@ -95,14 +95,27 @@ def test_summary_lists_failed_notebook_with_error(run_dir):
     assert png == run_dir / "00_good.training_curve.png" and png.stat().st_size > 0
     (run_dir / "00_good.ipynb").write_text("{}")
     records = [
-        {"notebook": "00_good", "status": "ok", "runtime_s": 1.25, "error": None,
-         "output_path": "00_good.ipynb"},
-        {"notebook": "01_bad", "status": "failed", "runtime_s": 0.5,
-         "error": "ZeroDivisionError: division by zero\nmore | text", "output_path": None},
+        {
+            "notebook": "00_good",
+            "status": "ok",
+            "runtime_s": 1.25,
+            "error": None,
+            "output_path": "00_good.ipynb",
+        },
+        {
+            "notebook": "01_bad",
+            "status": "failed",
+            "runtime_s": 0.5,
+            "error": "ZeroDivisionError: division by zero\nmore | text",
+            "output_path": None,
+        },
     ]
     summary = write_summary(run_dir, records).read_text()
-    lines = {line.split("|")[1].strip(): line for line in summary.splitlines()
-             if line.startswith("| ") and "---" not in line}
+    lines = {
+        line.split("|")[1].strip(): line
+        for line in summary.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
     assert "failed: ZeroDivisionError: division by zero" in lines["01_bad"]
     assert "more" not in lines["01_bad"]  # first line of the error only
     good = lines["[00_good](00_good.ipynb)"]
@@ -113,8 +126,21 @@ def test_summary_lists_failed_notebook_with_error(run_dir):
 
 def test_summary_infers_records_from_folder(run_dir):
     run_dir.mkdir(parents=True)
-    failed_nb = {"cells": [{"cell_type": "code", "outputs": [
-        {"output_type": "error", "ename": "KeyError", "evalue": "'smiles'", "traceback": []}]}]}
+    failed_nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {
+                        "output_type": "error",
+                        "ename": "KeyError",
+                        "evalue": "'smiles'",
+                        "traceback": [],
+                    }
+                ],
+            }
+        ]
+    }
     (run_dir / "03_broken.ipynb").write_text(json.dumps(failed_nb))
     save_results("04_fine", {}, pd.DataFrame({"x": [1]}), {"rmse": 1.5}, runtime_s=2.0)
     summary = write_summary(run_dir).read_text()
@@ -130,21 +156,26 @@ def test_format_mean_std():
 
 
 def test_published_vs_ours_joins_on_keys():
-    ours = pd.DataFrame({
-        "dataset": ["bbbp"] * 3 + ["bace"] * 3 + ["tox21"],
-        "method": ["gin"] * 7,
-        "seed": [0, 1, 2, 0, 1, 2, 0],
-        "test": [0.60, 0.70, 0.80, 0.70, 0.70, 0.70, 0.75],
-    })
-    published = pd.DataFrame({
-        "dataset": ["bace", "bbbp", "hiv"],
-        "method": ["gin", "gin", "gin"],
-        "value": [70.1, 65.8, 75.3],
-        "std": [5.4, 4.5, 1.9],
-        "source": ["Hu et al. 2020 Table 1"] * 3,
-    })
-    table = published_vs_ours(ours, published, on=["dataset", "method"], published_std="std",
-                              scale=100, decimals=1)
+    ours = pd.DataFrame(
+        {
+            "dataset": ["bbbp"] * 3 + ["bace"] * 3 + ["tox21"],
+            "method": ["gin"] * 7,
+            "seed": [0, 1, 2, 0, 1, 2, 0],
+            "test": [0.60, 0.70, 0.80, 0.70, 0.70, 0.70, 0.75],
+        }
+    )
+    published = pd.DataFrame(
+        {
+            "dataset": ["bace", "bbbp", "hiv"],
+            "method": ["gin", "gin", "gin"],
+            "value": [70.1, 65.8, 75.3],
+            "std": [5.4, 4.5, 1.9],
+            "source": ["Hu et al. 2020 Table 1"] * 3,
+        }
+    )
+    table = published_vs_ours(
+        ours, published, on=["dataset", "method"], published_std="std", scale=100, decimals=1
+    )
     assert list(table["dataset"]) == ["bbbp", "bace", "tox21"]  # ours' rows, left join
     bbbp = table.set_index("dataset").loc["bbbp"]
     assert bbbp["ours"] == "70.0 ± 10.0" and bbbp["n_runs"] == 3
@@ -198,24 +229,38 @@ def test_gain_table_averages_datasets_and_compares_signs():
 
     runs = pd.DataFrame(
         [  # GCN gains 10 points on A and 0 on B (average +5); GAT loses 10 on A only
-            ("GCN", "none", "A", 0.64), ("GCN", "none", "A", 0.66), ("GCN", "pre", "A", 0.74),
-            ("GCN", "pre", "A", 0.76), ("GCN", "none", "B", 0.79), ("GCN", "none", "B", 0.81),
-            ("GCN", "pre", "B", 0.79), ("GCN", "pre", "B", 0.81),
-            ("GAT", "none", "A", 0.69), ("GAT", "none", "A", 0.71), ("GAT", "pre", "A", 0.59),
+            ("GCN", "none", "A", 0.64),
+            ("GCN", "none", "A", 0.66),
+            ("GCN", "pre", "A", 0.74),
+            ("GCN", "pre", "A", 0.76),
+            ("GCN", "none", "B", 0.79),
+            ("GCN", "none", "B", 0.81),
+            ("GCN", "pre", "B", 0.79),
+            ("GCN", "pre", "B", 0.81),
+            ("GAT", "none", "A", 0.69),
+            ("GAT", "none", "A", 0.71),
+            ("GAT", "pre", "A", 0.59),
             ("GAT", "pre", "A", 0.61),
-            ("GIN", "none", "A", 0.70), ("GIN", "pre", "A", 0.80),  # one seed: no error bar
+            ("GIN", "none", "A", 0.70),
+            ("GIN", "pre", "A", 0.80),  # one seed: no error bar
         ],
         columns=["architecture", "pretraining", "dataset", "test"],
     )
     published = pd.DataFrame(
-        [("GCN", "none", "Average", 68.9, "s"), ("GCN", "pre", "Average", 72.2, "s"),
-         ("GAT", "none", "Average", 66.8, "s"), ("GAT", "pre", "Average", 70.0, "s"),
-         ("GIN", "none", "Average", 66.8, "s"), ("GIN", "pre", "Average", 70.0, "s"),
-         ("GAT", "pre", "BBBP", 1.0, "s")],
+        [
+            ("GCN", "none", "Average", 68.9, "s"),
+            ("GCN", "pre", "Average", 72.2, "s"),
+            ("GAT", "none", "Average", 66.8, "s"),
+            ("GAT", "pre", "Average", 70.0, "s"),
+            ("GIN", "none", "Average", 66.8, "s"),
+            ("GIN", "pre", "Average", 70.0, "s"),
+            ("GAT", "pre", "BBBP", 1.0, "s"),
+        ],
         columns=["architecture", "pretraining", "dataset", "mean", "source"],
     )
     table = gain_table(runs, published, key="architecture", treatment="pre").set_index(
-        "architecture")
+        "architecture"
+    )
     assert table.loc["GCN", "ours none"] == 72.5  # mean of A (65) and B (80): each set once
     assert table.loc["GCN", "ours gain"] == 5.0
     assert table.loc["GCN", "ours se"] == 1.0  # sqrt((1 + 1) / 4 + (1 + 1) / 4)
@@ -268,5 +313,7 @@ def test_results_files_are_written_atomically(run_dir, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         save_results("03_demo", {"a": 2}, pd.DataFrame({"x": [2]}), {"x": 2.0})
     assert path.read_text() == before
-    assert sorted(p.name for p in run_dir.iterdir()) == ["03_demo.results.csv",
-                                                         "03_demo.results.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "03_demo.results.csv",
+        "03_demo.results.json",
+    ]

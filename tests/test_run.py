@@ -18,7 +18,8 @@ def python3_kernel():
     except RuntimeError:
         subprocess.run(
             [sys.executable, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3"],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
         check_kernel()
 
@@ -28,8 +29,11 @@ def _notebook(path, *sources):
     params = nbformat.v4.new_code_cell("profile = None  # ci, teach or paper\nnum_epochs = None")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -55,8 +59,9 @@ def test_failure_is_recorded_and_the_others_still_run(lessons, tmp_path):
     good, bad = lessons
     out = tmp_path / "out"
     # the failing notebook first: the good one must still run after it
-    records = run_notebooks([bad, good], profile="ci", out_dir=out,
-                            parameters={"num_epochs": 2}, progress=False)
+    records = run_notebooks(
+        [bad, good], profile="ci", out_dir=out, parameters={"num_epochs": 2}, progress=False
+    )
 
     assert [r.notebook for r in records] == ["01_bad", "00_good"]
     assert all(isinstance(r, RunRecord) for r in records)
@@ -71,7 +76,7 @@ def test_failure_is_recorded_and_the_others_still_run(lessons, tmp_path):
     # parameters were injected and the kernel ran in the notebooks folder
     executed = nbformat.read(out / "00_good.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "profile = \"ci\"" in injected[0].source
+    assert injected and 'profile = "ci"' in injected[0].source
     outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "profile is ci epochs 2" in outputs
     assert (good.parent / "written_in_cwd.txt").is_file()
@@ -102,8 +107,13 @@ def test_find_notebooks_rejects_unknown_name(tmp_path, monkeypatch):
 
 def test_undeclared_parameter_fails_before_running(lessons, tmp_path):
     with pytest.raises(ValueError, match="num_epoch;.*num_epochs"):
-        run_notebooks([lessons[0]], profile="ci", out_dir=tmp_path / "x",
-                      parameters={"num_epoch": 3}, progress=False)
+        run_notebooks(
+            [lessons[0]],
+            profile="ci",
+            out_dir=tmp_path / "x",
+            parameters={"num_epoch": 3},
+            progress=False,
+        )
     assert not (tmp_path / "x").exists()
 
 

@@ -26,33 +26,62 @@ TRACEBACK = "Traceback (most recent call last)"
 # the generator, on a toy project
 
 
-def _notebook(path: Path, number: str, title: str, extra: str = "", code: str = "x = 1",
-              papermill: dict | None = None) -> None:
+def _notebook(
+    path: Path,
+    number: str,
+    title: str,
+    extra: str = "",
+    code: str = "x = 1",
+    papermill: dict | None = None,
+) -> None:
     cells = [
         {"cell_type": "markdown", "metadata": {}, "source": f"# {number} · {title}\n\nIntro."},
-        {"cell_type": "markdown", "metadata": {},
-         "source": f"## Aim\n\n**Contents in Practice**\n- practise {title}\n\n{extra}"},
-        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
-         "outputs": [], "source": "profile = None  # ci, teach or paper"},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": code},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": f"## Aim\n\n**Contents in Practice**\n- practise {title}\n\n{extra}",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "execution_count": None,
+            "outputs": [],
+            "source": "profile = None  # ci, teach or paper",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": code,
+        },
     ]
-    metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                               "language": "python"}}
+    metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    }
     if papermill is not None:
-        cells.insert(3, {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
-                         "execution_count": 1, "outputs": [], "source": 'profile = "teach"'})
+        cells.insert(
+            3,
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["injected-parameters"]},
+                "execution_count": 1,
+                "outputs": [],
+                "source": 'profile = "teach"',
+            },
+        )
         metadata["papermill"] = {"parameters": papermill, "duration": 12.5}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4,
-                                "nbformat_minor": 5}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}),
+        encoding="utf-8",
+    )
 
 
 @pytest.fixture
 def toy(tmp_path):
     """Three lessons: 00 executed and current, 01 executed from an older source, 02 missing."""
-    shutil.copytree(ROOT / "docs", tmp_path / "docs",
-                    ignore=shutil.ignore_patterns("screenshots"))
+    shutil.copytree(ROOT / "docs", tmp_path / "docs", ignore=shutil.ignore_patterns("screenshots"))
     (tmp_path / "pyproject.toml").write_text("")
     nbs, teach = tmp_path / "notebooks", tmp_path / "reproductions" / "runs" / "teach"
     _notebook(nbs / "00_start.ipynb", "00", "Start")
@@ -60,9 +89,22 @@ def toy(tmp_path):
     _notebook(nbs / "02_later.ipynb", "02", "Later", extra="As in lesson 01, and lesson 05.")
     _notebook(teach / "00_start.ipynb", "00", "Start", papermill={"profile": "teach"})
     _notebook(teach / "01_next.ipynb", "01", "Next", code="y = 1", papermill={"profile": "teach"})
-    (teach / "runs.json").write_text(json.dumps({"profile": "teach", "records": [
-        {"notebook": "00_start", "status": "ok", "runtime_s": 42.0, "error": None,
-         "output_path": "00_start.ipynb"}]}))
+    (teach / "runs.json").write_text(
+        json.dumps(
+            {
+                "profile": "teach",
+                "records": [
+                    {
+                        "notebook": "00_start",
+                        "status": "ok",
+                        "runtime_s": 42.0,
+                        "error": None,
+                        "output_path": "00_start.ipynb",
+                    }
+                ],
+            }
+        )
+    )
     return tmp_path
 
 
@@ -70,9 +112,11 @@ def test_fingerprint_ignores_papermill_parameters(toy):
     teach = toy / "reproductions" / "runs" / "teach"
     read = lambda p: json.loads(p.read_text())  # noqa: E731
     assert cells_fingerprint(read(teach / "00_start.ipynb")) == cells_fingerprint(
-        read(toy / "notebooks" / "00_start.ipynb"))
+        read(toy / "notebooks" / "00_start.ipynb")
+    )
     assert cells_fingerprint(read(teach / "01_next.ipynb")) != cells_fingerprint(
-        read(toy / "notebooks" / "01_next.ipynb"))
+        read(toy / "notebooks" / "01_next.ipynb")
+    )
 
 
 def test_prerequisites_are_earlier_lessons_named_in_the_text(toy):
@@ -104,8 +148,13 @@ def test_pages_follow_the_notebooks_present(toy):
     assert "lessons/00_start" in toc and "lessons/02_later" not in toc
 
     # adding the executed copy is all it takes to put a lesson on the site
-    _notebook(toy / "reproductions" / "runs" / "teach" / "02_later.ipynb", "02", "Later",
-              extra="As in lesson 01, and lesson 05.", papermill={"profile": "teach"})
+    _notebook(
+        toy / "reproductions" / "runs" / "teach" / "02_later.ipynb",
+        "02",
+        "Later",
+        extra="As in lesson 01, and lesson 05.",
+        papermill={"profile": "teach"},
+    )
     files, warnings = generate(toy)
     assert "lessons/02_later.ipynb" in files and "lessons/02_later" in files["_toc.yml"].decode()
     assert not any("02_later" in w for w in warnings)
@@ -113,8 +162,9 @@ def test_pages_follow_the_notebooks_present(toy):
 
 def test_parameters_other_than_teach_are_flagged(toy):
     teach = toy / "reproductions" / "runs" / "teach"
-    _notebook(teach / "00_start.ipynb", "00", "Start",
-              papermill={"profile": "teach", "num_epochs": 1})
+    _notebook(
+        teach / "00_start.ipynb", "00", "Start", papermill={"profile": "teach", "num_epochs": 1}
+    )
     lesson = collect_lessons(toy)[0]
     assert any("not the lesson's plain teach settings" in w for w in lesson.warnings)
 
@@ -132,13 +182,16 @@ def _browser_or_skip():
     try:
         import jupyter_book  # noqa: F401
     except ImportError:
-        pytest.skip("browser check skipped: jupyter-book<2 is not installed "
-                    "(pip install -e '.[dev]')")
+        pytest.skip(
+            "browser check skipped: jupyter-book<2 is not installed (pip install -e '.[dev]')"
+        )
     browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
     driver = shutil.which("chromedriver")
     if not browser or not driver:
-        pytest.skip("browser check skipped: headless Chromium not found; install it with "
-                    "`apt-get install chromium chromium-driver` (.ci/run does)")
+        pytest.skip(
+            "browser check skipped: headless Chromium not found; install it with "
+            "`apt-get install chromium chromium-driver` (.ci/run does)"
+        )
     return browser, driver
 
 
@@ -158,8 +211,14 @@ def browser(site):
     binary, driver_path = _browser_or_skip()
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,960", "--hide-scrollbars"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,960",
+        "--hide-scrollbars",
+    ):
         options.add_argument(arg)
     # the driver path is given, so Selenium Manager never tries to download one
     driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
@@ -174,9 +233,13 @@ def _open(browser, page: Path) -> dict:
 
     browser.get(page.as_uri())
     # on a loaded machine, wait for the document and its images rather than trusting get()
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return document.readyState === 'complete' && document.URL === arguments[0]"
-        " && Array.from(document.images).every(i => i.complete)", page.as_uri()))
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script(
+            "return document.readyState === 'complete' && document.URL === arguments[0]"
+            " && Array.from(document.images).every(i => i.complete)",
+            page.as_uri(),
+        )
+    )
     return browser.execute_script("""
         const imgs = Array.from(document.querySelectorAll('article img, main img'));
         const refs = [];
@@ -200,15 +263,20 @@ def _check_formulas(browser) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     sources = browser.execute_script(
-        "return document.querySelectorAll('span.math.notranslate, div.math.notranslate').length")
+        "return document.querySelectorAll('span.math.notranslate, div.math.notranslate').length"
+    )
     if not sources:
         return
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "return document.querySelectorAll('.MathJax, .MathJax_Display').length > 0"
-        " && !document.querySelector('.MathJax_Processing')"),
-        "the page's formulas were not typeset (MathJax did not load or run)")
+    WebDriverWait(browser, 30).until(
+        lambda d: d.execute_script(
+            "return document.querySelectorAll('.MathJax, .MathJax_Display').length > 0"
+            " && !document.querySelector('.MathJax_Processing')"
+        ),
+        "the page's formulas were not typeset (MathJax did not load or run)",
+    )
     errors = browser.execute_script(
-        "return document.querySelectorAll('.MathJax_Error, .MathJax .merror').length")
+        "return document.querySelectorAll('.MathJax_Error, .MathJax .merror').length"
+    )
     assert errors == 0, f"{errors} formula(s) with a TeX error"
 
 
@@ -271,7 +339,7 @@ def test_lesson_page(browser, site, lesson):
     assert lesson.title in info["title"]
     assert info["figures"] >= 1, "no rendered figure (img with a natural width)"
     assert TRACEBACK not in info["text"] and info["tracebacks"] == 0
-    assert f"-p profile teach" in info["text"] and "-p profile paper" in info["text"]
+    assert "-p profile teach" in info["text"] and "-p profile paper" in info["text"]
     assert f"notebooks/{lesson.source.name}" in info["text"]
     assert not _broken_links(info), _broken_links(info)
     _check_formulas(browser)

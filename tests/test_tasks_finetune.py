@@ -248,15 +248,29 @@ def test_model_factory_trains_any_module_and_results_are_returned():
 
     tiny_dataset, tiny_split = make_dataset(), make_split()
     config = FinetuneConfig(num_epochs=3, batch_size=16, lr=1e-2)
-    table, results = run_seeds(tiny_dataset, config, seeds=[0, 1], split=tiny_split,
-                               progress=False, model_factory=AtomBag, return_results=True)
+    table, results = run_seeds(
+        tiny_dataset,
+        config,
+        seeds=[0, 1],
+        split=tiny_split,
+        progress=False,
+        model_factory=AtomBag,
+        return_results=True,
+    )
     assert list(table["seed"]) == [0, 1]
     assert all(isinstance(r.model, AtomBag) for r in results)
     assert len(results[0].history) == 3
-    again = run_seeds(tiny_dataset, config, seeds=[0], split=tiny_split, progress=False,
-                      model_factory=AtomBag)
+    again = run_seeds(
+        tiny_dataset, config, seeds=[0], split=tiny_split, progress=False, model_factory=AtomBag
+    )
     assert again["test"].iloc[0] == table["test"].iloc[0]
     # weights for a factory's model go into its `encoder` (the encoder contract); none here
     with pytest.raises(TypeError, match="encoder"):
-        finetune(tiny_dataset, tiny_split, config, pretrained={"w": torch.zeros(1)},
-                 model_factory=AtomBag, progress=False)
+        finetune(
+            tiny_dataset,
+            tiny_split,
+            config,
+            pretrained={"w": torch.zeros(1)},
+            model_factory=AtomBag,
+            progress=False,
+        )

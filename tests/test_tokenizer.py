@@ -29,7 +29,19 @@ def test_regex_splits_chemically():
     assert smiles_pieces("CC(=O)Oc1ccccc1C(=O)O") == list("CC(=O)Oc1ccccc1C(=O)O")
     assert smiles_pieces("ClCBr") == ["Cl", "C", "Br"]
     assert smiles_pieces("C[C@@H](N)C(=O)[O-].[Na+]") == [
-        "C", "[C@@H]", "(", "N", ")", "C", "(", "=", "O", ")", "[O-]", ".", "[Na+]"
+        "C",
+        "[C@@H]",
+        "(",
+        "N",
+        ")",
+        "C",
+        "(",
+        "=",
+        "O",
+        ")",
+        "[O-]",
+        ".",
+        "[Na+]",
     ]
     assert smiles_pieces("C%12CC%12") == ["C", "%12", "C", "C", "%12"]
     assert smiles_pieces("F/C=C\\F") == ["F", "/", "C", "=", "C", "\\", "F"]
@@ -105,13 +117,18 @@ def test_vocabulary_is_deterministic_and_min_frequency_filters():
 def test_save_and_load_round_trip(tokenizer, tmp_path):
     tokenizer.save_pretrained(tmp_path)
     smiles = "C[C@@H](N)C(=O)[O-].[Na+]"
-    for loaded in (PreTrainedTokenizerFast.from_pretrained(tmp_path),
-                   AutoTokenizer.from_pretrained(tmp_path)):
+    for loaded in (
+        PreTrainedTokenizerFast.from_pretrained(tmp_path),
+        AutoTokenizer.from_pretrained(tmp_path),
+    ):
         assert loaded.get_vocab() == tokenizer.get_vocab()
         assert loaded(smiles)["input_ids"] == tokenizer(smiles)["input_ids"]
         assert loaded.decode(loaded(smiles)["input_ids"], skip_special_tokens=True) == smiles
-        assert (loaded.pad_token, loaded.mask_token, loaded.unk_token) == ("<pad>", "<mask>",
-                                                                           "<unk>")
+        assert (loaded.pad_token, loaded.mask_token, loaded.unk_token) == (
+            "<pad>",
+            "<mask>",
+            "<unk>",
+        )
         assert loaded.tokenize("C[Xe]") == ["C", "<unk>"]
 
 

@@ -99,5 +99,7 @@ class ToyReadout(Strategy):
 
     def param_groups(self):
         # the head without weight decay: a strategy may shape its optimizer groups
-        return [{"params": list(self.encoder.parameters())},
-                {"params": list(self.head.parameters()), "weight_decay": 0.0}]
+        return [
+            {"params": list(self.encoder.parameters())},
+            {"params": list(self.head.parameters()), "weight_decay": 0.0},
+        ]

@@ -16,8 +16,16 @@ import yaml
 
 REGISTRY_PATH = Path(__file__).with_name("registry.yml")
 
-TASK_TYPES = ("classification", "regression", "corpus", "text-pairs", "dti", "ddi", "weights",
-              "predictions")  # a published model's outputs, scored by the kit
+TASK_TYPES = (
+    "classification",
+    "regression",
+    "corpus",
+    "text-pairs",
+    "dti",
+    "ddi",
+    "weights",
+    "predictions",
+)  # a published model's outputs, scored by the kit
 
 
 @dataclass(frozen=True)

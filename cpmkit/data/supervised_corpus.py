@@ -61,7 +61,9 @@ CLASSIFICATION_DOWNSTREAM = ("bbbp", "tox21", "toxcast", "sider", "clintox", "mu
 DOWNSTREAM = (*CLASSIFICATION_DOWNSTREAM, "esol", "freesolv", "lipophilicity")
 #: the leak rules by name: which parts of the downstream split are held out, how molecules match
 LEAK_RULES = {
-    "chembl_filtered": "valid+test, stereo-free InChI per species; corpus: largest species, 50-900 Da",
+    "chembl_filtered": (
+        "valid+test, stereo-free InChI per species; corpus: largest species, 50-900 Da"
+    ),
     "test_smiles": "test only, RDKit canonical isomeric SMILES",
 }
 DEFAULT_LEAK_RULE = "chembl_filtered"
@@ -419,8 +421,9 @@ def supervised_corpus(
 
     Rows of one molecule (:func:`molecule_key`) are merged under both rules. The CSV is
     written once to ``cache_dir()/corpora/`` under a hash of the inputs (their file hashes, the
-    scheme and its version, ``frac``, the leak rule, the RDKit version) and reused by the next call with the
-    same inputs; it and its ``.json`` bookkeeping are written atomically, the JSON last.
+    scheme and its version, ``frac``, the leak rule, the RDKit version) and reused by the next
+    call with the same inputs; it and its ``.json`` bookkeeping are written atomically, the
+    JSON last.
     Taught in ``notebooks/05_context_prediction``.
     """
     from cpmkit.featurize import scheme_version

@@ -8,8 +8,8 @@ radius ``r`` into one of ``n_bits`` positions; ECFP4 is radius 2. MACCS is a fix
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import numpy as np
 from rdkit import Chem, DataStructs

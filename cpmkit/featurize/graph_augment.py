@@ -12,15 +12,15 @@ their transfer-learning experiments):
 - **subgraph** (``subgraph``): keep a connected set of ``n - floor(ratio * n)`` atoms grown by a
   random walk-like expansion from a random atom (the frontier's atoms join in random order).
 
-Every function is a pure tensor edit of a PyG ``Data`` with Hu et al.'s features (``x``:
-``[atom type, chirality]``, ``edge_attr``: ``[bond type, direction]``, both directions of a
-bond stored): it returns a new graph, never changes its input, and draws from torch's global
-random generator (which the pre-training loop seeds). A graph with a node attribute ``atom_id``
-keeps it for the atoms that stay (so a figure can draw a view on the original molecule). Each output is a valid tensor graph
-(:func:`tensor_problems` is empty). Whether it is still a sensible *molecule* is another
-question, answered by :func:`chemistry_problems`: an atom with more bonds than its element
-allows, a fragment split off, a bond to a masked atom whose element is gone. GraphCL's own
-finding, that edge perturbation hurts molecules, is a question of this kind.
+Every function is a pure tensor edit of a PyG ``Data`` with Hu et al.'s features (``x``: ``[atom
+type, chirality]``, ``edge_attr``: ``[bond type, direction]``, both directions of a bond stored):
+it returns a new graph, never changes its input, and draws from torch's global random generator
+(which the pre-training loop seeds). A graph with a node attribute ``atom_id`` keeps it for the
+atoms that stay (so a figure can draw a view on the original molecule). Each output is a valid
+tensor graph (:func:`tensor_problems` is empty). Whether it is still a sensible *molecule* is
+another question, answered by :func:`chemistry_problems`: an atom with more bonds than its element
+allows, a fragment split off, a bond to a masked atom whose element is gone. GraphCL's own finding,
+that edge perturbation hurts molecules, is a question of this kind.
 
 Deviation from the authors' code (``Shen-Lab/GraphCL``, ``transferLearning_MoleculeNet_PPI/
 chem``): edges added by ``perturb_edges(add=True)`` get the single-bond type (the code has no
@@ -100,7 +100,9 @@ def perturb_edges(data: Data, ratio: float = 0.2, add: bool = False) -> Data:
         free = (~bonded).triu(diagonal=1).nonzero()
         chosen = free[torch.randperm(free.size(0))[:drop]]
         new_index = torch.cat([chosen.T, chosen.T.flip(0)], dim=1)
-        new_attr = torch.zeros(new_index.size(1), data.edge_attr.size(1), dtype=data.edge_attr.dtype)
+        new_attr = torch.zeros(
+            new_index.size(1), data.edge_attr.size(1), dtype=data.edge_attr.dtype
+        )
         out.edge_index = torch.cat([out.edge_index, new_index], dim=1)
         out.edge_attr = torch.cat([out.edge_attr, new_attr])
     return out
@@ -181,7 +183,9 @@ def tensor_problems(data: Data) -> list[str]:
         problems.append("edge index out of range")
     if data.edge_attr.size(0) != ei.size(1):
         problems.append("edge_attr rows differ from edges")
-    if data.x.numel() and not (0 <= int(data.x[:, 0].min()) and int(data.x[:, 0].max()) <= MASK_ATOM_INDEX):
+    if data.x.numel() and not (
+        0 <= int(data.x[:, 0].min()) and int(data.x[:, 0].max()) <= MASK_ATOM_INDEX
+    ):
         problems.append("atom type index out of range")
     if data.edge_attr.numel() and int(data.edge_attr[:, 0].max()) >= SELF_LOOP_BOND_INDEX:
         problems.append("bond type index out of range")
@@ -202,9 +206,9 @@ def chemistry_problems(data: Data, fragments: int | None = None) -> list[str]:
     1, its lower bound (a pyrrole-type nitrogen has two aromatic bonds and valence 2), so the
     test is lenient: a flagged view is surely broken, an unflagged one may still be;
     ``"fragment"``: more connected components than the molecule had (``fragments``, e.g.
-    :func:`fragment_count` of the original; default 1); ``"masked"``: an atom whose element is hidden (the graph is not a
-    molecule until it is guessed back). Hydrogens are implicit, so deleting atoms never
-    breaks valence; adding bonds can.
+    :func:`fragment_count` of the original; default 1); ``"masked"``: an atom whose element is
+    hidden (the graph is not a molecule until it is guessed back). Hydrogens are implicit, so
+    deleting atoms never breaks valence; adding bonds can.
     """
     problems = []
     n = data.num_nodes

@@ -19,8 +19,11 @@ from torch_geometric.data import Data
 from cpmkit.featurize.fingerprints import ecfp
 
 
-def tanimoto_matrix(fingerprints: torch.Tensor, others: torch.Tensor | None = None) -> torch.Tensor:
-    """Tanimoto similarity of 0/1 fingerprint rows ``(B, bits)`` against ``others`` (default: itself)."""
+def tanimoto_matrix(
+    fingerprints: torch.Tensor, others: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Tanimoto similarity of 0/1 fingerprint rows ``(B, bits)`` against ``others`` (default:
+    itself)."""
     a = fingerprints.float()
     b = a if others is None else others.float()
     common = a @ b.T
@@ -39,13 +42,19 @@ def add_fingerprints(data: Data, radius: int = 2, n_bits: int = 1024) -> Data:
     out.fp = torch.as_tensor(bits, dtype=torch.uint8).view(1, -1)
     return out
 
+
 def _fingerprints(smiles, radius: int = 2, n_bits: int = 2048) -> torch.Tensor:
-    return torch.stack([torch.as_tensor(ecfp(Chem.MolFromSmiles(s), radius=radius,
-                                             n_bits=n_bits)) for s in smiles])
+    return torch.stack(
+        [
+            torch.as_tensor(ecfp(Chem.MolFromSmiles(s), radius=radius, n_bits=n_bits))
+            for s in smiles
+        ]
+    )
 
 
-def near_duplicate_negatives(smiles, batch_size: int, threshold: float = 0.7,
-                             seed: int = 0) -> pd.DataFrame:
+def near_duplicate_negatives(
+    smiles, batch_size: int, threshold: float = 0.7, seed: int = 0
+) -> pd.DataFrame:
     """In-batch negatives that are near-identical to their anchor (ECFP4 Tanimoto >= threshold).
 
     Shuffles ``smiles`` into batches of ``batch_size`` as a pre-training epoch would (seeded)
@@ -58,11 +67,17 @@ def near_duplicate_negatives(smiles, batch_size: int, threshold: float = 0.7,
     order = torch.randperm(len(smiles), generator=generator).tolist()
     rows = []
     for start in range(0, len(order), batch_size):
-        members = [smiles[i] for i in order[start:start + batch_size]]
+        members = [smiles[i] for i in order[start : start + batch_size]]
         similarity = tanimoto_matrix(_fingerprints(members)).triu(diagonal=1)
         for a, b in (similarity >= threshold).nonzero().tolist():
-            rows.append({"anchor": members[a], "negative": members[b],
-                         "tanimoto": float(similarity[a, b]), "batch": start // batch_size})
+            rows.append(
+                {
+                    "anchor": members[a],
+                    "negative": members[b],
+                    "tanimoto": float(similarity[a, b]),
+                    "batch": start // batch_size,
+                }
+            )
     table = pd.DataFrame(rows, columns=["anchor", "negative", "tanimoto", "batch"])
     return table.sort_values("tanimoto", ascending=False, ignore_index=True)
 
@@ -82,11 +97,18 @@ def activity_cliffs(smiles, labels, threshold: float = 0.7) -> pd.DataFrame:
     for a, b in (similarity >= threshold).nonzero().tolist():
         i, j = keep[a], keep[b]
         if labels[i] != labels[j]:
-            rows.append({"first": smiles[i], "second": smiles[j],
-                         "tanimoto": float(similarity[a, b]),
-                         "first_label": int(labels[i]), "second_label": int(labels[j])})
-    table = pd.DataFrame(rows, columns=["first", "second", "tanimoto", "first_label",
-                                        "second_label"])
+            rows.append(
+                {
+                    "first": smiles[i],
+                    "second": smiles[j],
+                    "tanimoto": float(similarity[a, b]),
+                    "first_label": int(labels[i]),
+                    "second_label": int(labels[j]),
+                }
+            )
+    table = pd.DataFrame(
+        rows, columns=["first", "second", "tanimoto", "first_label", "second_label"]
+    )
     return table.sort_values("tanimoto", ascending=False, ignore_index=True)
 
 

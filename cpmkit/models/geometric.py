@@ -51,8 +51,13 @@ class SchNetEncoder(nn.Module):
 
     family = "geometry"
 
-    def __init__(self, hidden_channels: int = 64, num_interactions: int = 3,
-                 num_gaussians: int = 50, cutoff: float = 5.0):
+    def __init__(
+        self,
+        hidden_channels: int = 64,
+        num_interactions: int = 3,
+        num_gaussians: int = 50,
+        cutoff: float = 5.0,
+    ):
         super().__init__()
         schnet = SchNet(hidden_channels=hidden_channels, num_filters=hidden_channels,
                         num_interactions=num_interactions, num_gaussians=num_gaussians,
@@ -78,8 +83,14 @@ class SchNetPredictor(nn.Module):
     and pool the atom vectors ourselves, then apply a linear head per task.
     """
 
-    def __init__(self, num_tasks: int = 1, hidden_channels: int = 64, num_interactions: int = 3,
-                 num_gaussians: int = 50, cutoff: float = 5.0):
+    def __init__(
+        self,
+        num_tasks: int = 1,
+        hidden_channels: int = 64,
+        num_interactions: int = 3,
+        num_gaussians: int = 50,
+        cutoff: float = 5.0,
+    ):
         super().__init__()
         self.schnet = SchNet(
             hidden_channels=hidden_channels,
@@ -90,7 +101,7 @@ class SchNetPredictor(nn.Module):
             interaction_graph=RadiusGraph(cutoff),
             readout="add",
         )
-        # SchNet's own two output layers map hidden -> hidden/2 -> 1; replace the last with our head.
+        # SchNet's own output layers map hidden -> hidden/2 -> 1; the last becomes our head
         self.schnet.lin2 = nn.Linear(hidden_channels // 2, num_tasks)
 
     def forward(self, batch) -> torch.Tensor:

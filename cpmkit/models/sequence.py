@@ -22,12 +22,20 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 class SmilesGRU(nn.Module):
     """Bidirectional GRU over ``batch.input_ids`` with ``batch.attention_mask``; (B, T) outputs."""
 
-    def __init__(self, vocab_size: int, num_tasks: int = 1, emb_dim: int = 64,
-                 hidden_dim: int = 64, num_layers: int = 1, pad_token_id: int = 0):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_tasks: int = 1,
+        emb_dim: int = 64,
+        hidden_dim: int = 64,
+        num_layers: int = 1,
+        pad_token_id: int = 0,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=pad_token_id)
-        self.gru = nn.GRU(emb_dim, hidden_dim, num_layers=num_layers, batch_first=True,
-                          bidirectional=True)
+        self.gru = nn.GRU(
+            emb_dim, hidden_dim, num_layers=num_layers, batch_first=True, bidirectional=True
+        )
         self.head = nn.Linear(2 * hidden_dim, num_tasks)
 
     def embed(self, batch) -> torch.Tensor:

@@ -3,7 +3,8 @@
 Hu et al.'s graph strategies: :class:`AttributeMasking` (``masking``),
 :class:`ContextPrediction` (``context``), :class:`EdgePrediction` (``autoencoding``),
 :class:`GraphInfomax`, :class:`InfoGraph`, :class:`MVGRL`, :class:`GraphCL`,
-:class:`JOAO`, :class:`SimGRACE` and :class:`SMICLR` (``contrastive``) and :class:`SupervisedPretraining` (``supervised``).
+:class:`JOAO`, :class:`SimGRACE` and :class:`SMICLR` (``contrastive``) and
+:class:`SupervisedPretraining` (``supervised``).
 On SMILES: :class:`MaskedLanguageModeling` (``masking``, ChemBERTa),
 :class:`NextTokenPrediction` (``autoregressive``, MolGPT) and :class:`SmilesAutoencoding`
 (``autoencoding``, SMILES Transformer).

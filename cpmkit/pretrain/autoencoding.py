@@ -20,7 +20,6 @@ of the same molecule, drawn uniformly (Hu et al.'s ``NegativeEdge`` draws ``|E|/
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from cpmkit.featurize.augment import canonical_smiles, randomize_smiles
 from cpmkit.featurize.parse import parse_smiles
@@ -127,8 +126,14 @@ class SmilesAutoencoding(Strategy):
     name = "smiles_ae"
     input_family = "sequence"
 
-    def __init__(self, encoder, tokenizer, randomize: bool = True, max_length: int | None = None,
-                 objective: str = "canonical"):
+    def __init__(
+        self,
+        encoder,
+        tokenizer,
+        randomize: bool = True,
+        max_length: int | None = None,
+        objective: str = "canonical",
+    ):
         super().__init__(encoder)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")

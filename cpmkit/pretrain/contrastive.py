@@ -29,8 +29,9 @@ The methods, by the survey's split:
   SMILES Transformer on the string, two parts that either fine-tune).
 
 False negatives (the survey's verdict, ProGCL, iMolCLR): :func:`negative_weights` softens
-in-batch negatives by fingerprint similarity (``fp_weighting``); :func:`cpmkit.featurize.similarity.
-near_duplicate_negatives` finds them in a batch, ``activity_cliffs`` in a labelled set.
+in-batch negatives by fingerprint similarity (``fp_weighting``);
+:func:`cpmkit.featurize.similarity.near_duplicate_negatives` finds them in a batch,
+``activity_cliffs`` in a labelled set.
 
 Taught in ``notebooks/06_contrastive``.
 """
@@ -142,8 +143,9 @@ class _SameScale:
     A mixin, not a :class:`Strategy` subclass, so it is no strategy of its own in recipes.
     """
 
-    def _same_scale(self, encoder, temperature: float, symmetric: bool, pool: str,
-                    fp_weighting: float):
+    def _same_scale(
+        self, encoder, temperature: float, symmetric: bool, pool: str, fp_weighting: float
+    ):
         Strategy.__init__(self, encoder)
         if temperature <= 0:
             raise ValueError("temperature must be > 0")
@@ -166,17 +168,24 @@ class _SameScale:
         if not self.fp_weighting:
             return None
         if not hasattr(batch, "fp"):
-            raise ValueError("fp_weighting needs each molecule's fingerprint (data.fp); "
-                             "use add_fingerprints on the corpus")
+            raise ValueError(
+                "fp_weighting needs each molecule's fingerprint (data.fp); "
+                "use add_fingerprints on the corpus"
+            )
         return negative_weights(batch.fp, self.fp_weighting)
 
     def contrast(self, z1, z2, batch, reduction="mean"):
-        return info_nce(z1, z2, self.temperature, self.symmetric, self.weights_for(batch),
-                        reduction=reduction)
+        return info_nce(
+            z1, z2, self.temperature, self.symmetric, self.weights_for(batch), reduction=reduction
+        )
 
     def _base_hparams(self):
-        return {"temperature": self.temperature, "symmetric": self.symmetric,
-                "pool": self.pool, "fp_weighting": self.fp_weighting}
+        return {
+            "temperature": self.temperature,
+            "symmetric": self.symmetric,
+            "pool": self.pool,
+            "fp_weighting": self.fp_weighting,
+        }
 
 
 class GraphCL(_SameScale, Strategy):
@@ -207,15 +216,23 @@ class GraphCL(_SameScale, Strategy):
 
     name = "graphcl"
 
-    def __init__(self, encoder, augmentations=("drop_nodes", "subgraph"), ratio: float = 0.2,
-                 temperature: float = 0.1, symmetric: bool = True, pool: str = "mean",
-                 fp_weighting: float = 0.0):
+    def __init__(
+        self,
+        encoder,
+        augmentations=("drop_nodes", "subgraph"),
+        ratio: float = 0.2,
+        temperature: float = 0.1,
+        symmetric: bool = True,
+        pool: str = "mean",
+        fp_weighting: float = 0.0,
+    ):
         self._same_scale(encoder, temperature, symmetric, pool, fp_weighting)
         augmentations = tuple(augmentations)
         unknown = [a for a in augmentations if a not in AUGMENTATIONS]
         if len(augmentations) != 2 or unknown:
-            raise ValueError(f"augmentations must be two of {sorted(AUGMENTATIONS)}, got "
-                             f"{augmentations}")
+            raise ValueError(
+                f"augmentations must be two of {sorted(AUGMENTATIONS)}, got {augmentations}"
+            )
         self.augmentations = augmentations
         self.ratio = ratio
 
@@ -231,8 +248,11 @@ class GraphCL(_SameScale, Strategy):
         return self.contrast(z1, z2, first), {"acc": agreement(z1, z2)}
 
     def hparams(self) -> dict[str, Any]:
-        return {"augmentations": list(self.augmentations), "ratio": self.ratio,
-                **self._base_hparams()}
+        return {
+            "augmentations": list(self.augmentations),
+            "ratio": self.ratio,
+            **self._base_hparams(),
+        }
 
 
 def project_to_simplex(v: torch.Tensor) -> torch.Tensor:
@@ -265,11 +285,24 @@ class JOAO(GraphCL):
 
     name = "joao"
 
-    def __init__(self, encoder, pool_of_augmentations=("none", "drop_nodes", "subgraph",
-                                                       "perturb_edges", "mask_attributes"),
-                 ratio: float = 0.2, gamma: float = 0.1, update_every: int = 50,
-                 temperature: float = 0.1, symmetric: bool = True, pool: str = "mean",
-                 fp_weighting: float = 0.0):
+    def __init__(
+        self,
+        encoder,
+        pool_of_augmentations=(
+            "none",
+            "drop_nodes",
+            "subgraph",
+            "perturb_edges",
+            "mask_attributes",
+        ),
+        ratio: float = 0.2,
+        gamma: float = 0.1,
+        update_every: int = 50,
+        temperature: float = 0.1,
+        symmetric: bool = True,
+        pool: str = "mean",
+        fp_weighting: float = 0.0,
+    ):
         pairs = list(itertools.product(pool_of_augmentations, repeat=2))
         super().__init__(encoder, pairs[0], ratio, temperature, symmetric, pool, fp_weighting)
         self.pool_of_augmentations = tuple(pool_of_augmentations)
@@ -318,8 +351,13 @@ class JOAO(GraphCL):
             self.update_distribution()
 
     def hparams(self) -> dict[str, Any]:
-        return {"pool_of_augmentations": list(self.pool_of_augmentations), "ratio": self.ratio,
-                "gamma": self.gamma, "update_every": self.update_every, **self._base_hparams()}
+        return {
+            "pool_of_augmentations": list(self.pool_of_augmentations),
+            "ratio": self.ratio,
+            "gamma": self.gamma,
+            "update_every": self.update_every,
+            **self._base_hparams(),
+        }
 
 
 class SimGRACE(_SameScale, Strategy):
@@ -340,8 +378,15 @@ class SimGRACE(_SameScale, Strategy):
 
     name = "simgrace"
 
-    def __init__(self, encoder, eta: float = 1.0, temperature: float = 0.1,
-                 symmetric: bool = True, pool: str = "mean", fp_weighting: float = 0.0):
+    def __init__(
+        self,
+        encoder,
+        eta: float = 1.0,
+        temperature: float = 0.1,
+        symmetric: bool = True,
+        pool: str = "mean",
+        fp_weighting: float = 0.0,
+    ):
         self._same_scale(encoder, temperature, symmetric, pool, fp_weighting)
         self.eta = eta
 
@@ -366,7 +411,8 @@ class SimGRACE(_SameScale, Strategy):
             vice = self.perturbed_weights()
         nodes = functional_call(self.encoder, vice, (batch.x, batch.edge_index, batch.edge_attr))
         pooled = (global_mean_pool if self.pool == "mean" else global_add_pool)(
-            nodes.detach(), batch.batch, size=batch.num_graphs)
+            nodes.detach(), batch.batch, size=batch.num_graphs
+        )
         z2 = self.projection(pooled)
         return self.contrast(z1, z2, batch), {"acc": agreement(z1, z2)}
 
@@ -393,8 +439,14 @@ class _FeedForward(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        self.block = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim), nn.ReLU(),
-                                   nn.Linear(dim, dim), nn.ReLU())
+        self.block = nn.Sequential(
+            nn.Linear(dim, dim),
+            nn.ReLU(),
+            nn.Linear(dim, dim),
+            nn.ReLU(),
+            nn.Linear(dim, dim),
+            nn.ReLU(),
+        )
         self.shortcut = nn.Linear(dim, dim)
 
     def forward(self, x):
@@ -433,8 +485,11 @@ class InfoGraph(Strategy):
         if self.estimator == "jsd":
             loss = _jsd_scores(scores, positive)
         else:
-            loss = _node_graph_nce(F.normalize(local, dim=1) @ F.normalize(glob, dim=1).T,
-                                   batch.batch, self.temperature)
+            loss = _node_graph_nce(
+                F.normalize(local, dim=1) @ F.normalize(glob, dim=1).T,
+                batch.batch,
+                self.temperature,
+            )
         acc = (scores.argmax(1) == batch.batch).float().mean()
         return loss, {"acc": float(acc)}
 
@@ -474,12 +529,21 @@ def diffusion_view(data: Data, alpha: float = 0.2, eps: float = 1e-4) -> Data:
     from torch_geometric.transforms import GDC
 
     plain = Data(edge_index=data.edge_index, num_nodes=data.num_nodes)
-    gdc = GDC(self_loop_weight=1, normalization_in="sym", normalization_out="col",
-              diffusion_kwargs={"method": "ppr", "alpha": alpha},
-              sparsification_kwargs={"method": "threshold", "eps": eps}, exact=True)
+    gdc = GDC(
+        self_loop_weight=1,
+        normalization_in="sym",
+        normalization_out="col",
+        diffusion_kwargs={"method": "ppr", "alpha": alpha},
+        sparsification_kwargs={"method": "threshold", "eps": eps},
+        exact=True,
+    )
     diffused = gdc(plain)
-    return Data(x=data.x, edge_index=diffused.edge_index, edge_weight=diffused.edge_attr,
-                num_nodes=data.num_nodes)
+    return Data(
+        x=data.x,
+        edge_index=diffused.edge_index,
+        edge_weight=diffused.edge_attr,
+        num_nodes=data.num_nodes,
+    )
 
 
 class MVGRL(Strategy):
@@ -535,7 +599,8 @@ class GraphInfomax(Strategy):
 
     .. math::
         s_G = \sigma\Big(\tfrac{1}{|G|}\sum_{v \in G} h_v\Big), \qquad
-        \mathcal{L} = -\sum_{v} \Big[\log D(h_v, s_{G(v)}) + \log\big(1 - D(h_v, s_{G'(v)})\big)\Big]
+        \mathcal{L} = -\sum_{v} \Big[\log D(h_v, s_{G(v)})
+                      + \log\big(1 - D(h_v, s_{G'(v)})\big)\Big]
 
     with a bilinear discriminator :math:`D(h, s) = \sigma(h^\top W s)` and :math:`G'` the next
     molecule of the batch (a cyclic shift). Taught in ``notebooks/06_contrastive`` (and as a
@@ -589,8 +654,16 @@ class SMICLR(Strategy):
 
     name = "smiclr"
 
-    def __init__(self, encoder, sequence_encoder=None, tokenizer=None, sequence_size=None,
-                 randomize: bool = False, temperature: float = 0.1, max_length: int = 128):
+    def __init__(
+        self,
+        encoder,
+        sequence_encoder=None,
+        tokenizer=None,
+        sequence_size=None,
+        randomize: bool = False,
+        temperature: float = 0.1,
+        max_length: int = 128,
+    ):
         super().__init__(encoder)
         from transformers import RobertaModel
 
@@ -600,16 +673,21 @@ class SMICLR(Strategy):
 
         self.tokenizer = tokenizer or build_smiles_tokenizer()
         if sequence_encoder is None:
-            size = sequence_size or ChemBERTaConfig(hidden_size=encoder.out_dim, num_layers=2,
-                                                    num_heads=4, max_length=max_length)
-            sequence_encoder = SequenceEncoder(RobertaModel(size.to_hf(self.tokenizer),
-                                                            add_pooling_layer=False))
+            size = sequence_size or ChemBERTaConfig(
+                hidden_size=encoder.out_dim, num_layers=2, num_heads=4, max_length=max_length
+            )
+            sequence_encoder = SequenceEncoder(
+                RobertaModel(size.to_hf(self.tokenizer), add_pooling_layer=False)
+            )
         self.sequence_encoder = sequence_encoder
         self.randomize, self.temperature = bool(randomize), float(temperature)
         self.max_length = int(max_length)
         self.graph_head = projection_head(encoder.out_dim)
-        self.smiles_head = nn.Sequential(nn.Linear(sequence_encoder.out_dim, encoder.out_dim),
-                                         nn.ReLU(), nn.Linear(encoder.out_dim, encoder.out_dim))
+        self.smiles_head = nn.Sequential(
+            nn.Linear(sequence_encoder.out_dim, encoder.out_dim),
+            nn.ReLU(),
+            nn.Linear(encoder.out_dim, encoder.out_dim),
+        )
 
     def parts(self):
         return {"graph": self.encoder, "smiles": self.sequence_encoder}
@@ -617,8 +695,12 @@ class SMICLR(Strategy):
     def transform(self, data):
         from cpmkit.pretrain.smiles import encode, view_smiles
 
-        ids = encode(self.tokenizer, view_smiles(data.smiles, self.randomize), self.max_length,
-                     truncate=True)
+        ids = encode(
+            self.tokenizer,
+            view_smiles(data.smiles, self.randomize),
+            self.max_length,
+            truncate=True,
+        )
         return data, {"input_ids": ids}
 
     def collate(self, items):
@@ -647,11 +729,13 @@ class SMICLR(Strategy):
         from cpmkit.models.hub import model_summary
         from cpmkit.pretrain.smiles import tokenizer_digest
 
-        return {"temperature": self.temperature, "randomize": self.randomize,
-                "max_length": self.max_length, "tokenizer": tokenizer_digest(self.tokenizer),
-                "smiles_model": model_summary(self.sequence_encoder.model)}
-
-
+        return {
+            "temperature": self.temperature,
+            "randomize": self.randomize,
+            "max_length": self.max_length,
+            "tokenizer": tokenizer_digest(self.tokenizer),
+            "smiles_model": model_summary(self.sequence_encoder.model),
+        }
 
 
 __all__ = [

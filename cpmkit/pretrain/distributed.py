@@ -13,7 +13,7 @@ Each process then computes the loss of its own anchors against the gathered cand
 ``DistributedDataParallel`` averages the gradients, and ``torch.distributed.nn``'s all-gather
 sums, in its backward, what every process's loss sends to this process's vectors, so N
 processes take the same step as one process on the whole batch (tested with 2 ``gloo``
-processes in ``tests/ddp``). Taught in ``notebooks/06_contrastive`` (planned).
+processes in ``tests/ddp``). Taught in ``notebooks/06_contrastive``.
 """
 
 from __future__ import annotations

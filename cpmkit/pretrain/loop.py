@@ -37,9 +37,8 @@ import os
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,8 +165,13 @@ def _rng_state() -> dict:
     name, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "torch": torch.get_rng_state(),
-        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
-                  float(cached)],
+        "numpy": [
+            name,
+            torch.from_numpy(keys.astype(np.int64)),
+            int(pos),
+            int(has_gauss),
+            float(cached),
+        ],
         "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
     }
     if torch.cuda.is_available():
@@ -267,7 +271,7 @@ def move_to(batch, device: torch.device):
     """``batch`` with every tensor (or PyG ``Batch``, or HF encoding) on ``device``.
 
     Any nesting of tuples (named ones too), lists and dicts is walked; other leaves (ints,
-    strings) are returned as they are. Taught in ``notebooks/06_contrastive`` (planned).
+    strings) are returned as they are. Taught in ``notebooks/06_contrastive``.
     """
     if hasattr(batch, "to") and not isinstance(batch, type):
         return batch.to(device)
@@ -378,8 +382,10 @@ def pretrain(
         state = load_checkpoint_state(checkpoint_path)
         _check_same_run(json.loads(state["identity"]), identity, checkpoint_path)
         if int(state["epoch"]) > config.num_epochs:
-            raise ValueError(f"{checkpoint_path} has trained {state['epoch']} epochs already, "
-                             f"more than num_epochs={config.num_epochs}")
+            raise ValueError(
+                f"{checkpoint_path} has trained {state['epoch']} epochs already, "
+                f"more than num_epochs={config.num_epochs}"
+            )
         strategy.load_state_dict(state["strategy"])
         optimizer.load_state_dict(state["optimizer"])
         if "scheduler" in state:
@@ -507,7 +513,7 @@ def part_path(pretrained: str | os.PathLike, part: str | None = None) -> Path:
 
     ``pretrained`` may be the folder :func:`pretrain` wrote or a ``.pt`` file; with a folder,
     ``part=None`` means its first part (``encoder.pt``). An unknown part raises with the
-    folder's parts. Taught in ``notebooks/06_contrastive`` (planned).
+    folder's parts. Taught in ``notebooks/06_contrastive``.
     """
     path = Path(pretrained)
     if not path.is_dir():

@@ -128,8 +128,9 @@ class AttributeMasking(Strategy):
 
 
 @torch.no_grad()
-def masked_atom_accuracy(strategy: AttributeMasking, dataset, majority_type: int, seed: int = 0,
-                         batch_size: int = 512) -> tuple[float, float]:
+def masked_atom_accuracy(
+    strategy: AttributeMasking, dataset, majority_type: int, seed: int = 0, batch_size: int = 512
+) -> tuple[float, float]:
     """Accuracy of the masked-atom head on ``dataset``, and of always answering the majority.
 
     Parameters

@@ -80,19 +80,25 @@ def molgpt_setup(config) -> MolGPTSetup:
     train_smiles = [canonical_smiles(s) for s in molecules.smiles]
     if None in train_smiles:  # every kept molecule parsed once already
         raise ValueError(f"{config.corpus}: a kept molecule has no canonical SMILES")
-    corpus = SmilesCorpus(train_smiles,
-                          name=f"{config.corpus}-{config.corpus_size or 'all'}-canonical")
+    corpus = SmilesCorpus(
+        train_smiles, name=f"{config.corpus}-{config.corpus_size or 'all'}-canonical"
+    )
     tokenizer = build_smiles_tokenizer(train_smiles)
     lengths = np.array([len(ids) for ids in tokenizer(train_smiles)["input_ids"]])
-    model_config = MolGPTConfig(hidden_size=config.hidden_size, num_layers=config.num_layers,
-                                num_heads=config.num_heads,
-                                max_length=int(lengths.max()) + 2,  # room for <s> and </s>
-                                dropout=config.dropout)
+    model_config = MolGPTConfig(
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        num_heads=config.num_heads,
+        max_length=int(lengths.max()) + 2,  # room for <s> and </s>
+        dropout=config.dropout,
+    )
     settings = {**TRAINERS[config.trainer], "lr": config.lr}
-    pretrain_config = PretrainConfig(num_epochs=config.num_epochs, batch_size=config.batch_size,
-                                     seed=0, **settings)
-    return MolGPTSetup(molecules, train_smiles, corpus, tokenizer, lengths, model_config,
-                       pretrain_config)
+    pretrain_config = PretrainConfig(
+        num_epochs=config.num_epochs, batch_size=config.batch_size, seed=0, **settings
+    )
+    return MolGPTSetup(
+        molecules, train_smiles, corpus, tokenizer, lengths, model_config, pretrain_config
+    )
 
 
 def molgpt_strategy(setup: MolGPTSetup, randomize: bool = False) -> NextTokenPrediction:
@@ -103,12 +109,14 @@ def molgpt_strategy(setup: MolGPTSetup, randomize: bool = False) -> NextTokenPre
     Taught in ``notebooks/03_autoregressive``.
     """
     torch.manual_seed(0)
-    return NextTokenPrediction(build_molgpt(setup.tokenizer, setup.model_config),
-                               setup.tokenizer, randomize=randomize)
+    return NextTokenPrediction(
+        build_molgpt(setup.tokenizer, setup.model_config), setup.tokenizer, randomize=randomize
+    )
 
 
-def train_molgpt(setup: MolGPTSetup, randomize: bool = False,
-                 progress: bool = False) -> PretrainResult:
+def train_molgpt(
+    setup: MolGPTSetup, randomize: bool = False, progress: bool = False
+) -> PretrainResult:
     """Train (or load from the loop's cache) the lessons' MolGPT on canonical or random SMILES.
 
     Parameters

@@ -47,8 +47,13 @@ TRAINERS: dict[str, dict] = {
 }  # fmt: skip
 
 
-def lr_factor(step: int, total_steps: int, schedule: str = "constant",
-              warmup_steps: int = 0, min_lr_ratio: float = 0.0) -> float:
+def lr_factor(
+    step: int,
+    total_steps: int,
+    schedule: str = "constant",
+    warmup_steps: int = 0,
+    min_lr_ratio: float = 0.0,
+) -> float:
     """The factor of the base learning rate at optimizer step ``step`` (0-based)."""
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; choose one of {SCHEDULES}")

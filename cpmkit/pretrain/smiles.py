@@ -113,6 +113,7 @@ def tokenizer_digest(tokenizer) -> str:
     vocab = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     return hashlib.sha256(repr(vocab).encode()).hexdigest()[:12]
 
+
 def sequence_hparams(strategy) -> dict:
     """What every SMILES strategy's run identity holds: the view, the model, the vocabulary.
 

@@ -228,7 +228,7 @@ def load_encoder_weights(model: torch.nn.Module, pretrained) -> None:
 
     For models built by a ``model_factory``: any module with an ``encoder`` attribute under the
     encoder contract (:mod:`cpmkit.models.encoders`). A mismatch names the missing and
-    unexpected keys. Taught in ``notebooks/06_contrastive`` (planned).
+    unexpected keys. Taught in ``notebooks/06_contrastive``.
     """
     encoder = getattr(model, "encoder", None)
     if encoder is None:

@@ -158,7 +158,9 @@ def canonical_training_set(source="moses_train") -> CanonicalSmilesSet:
     except (KeyError, ValueError):
         path = Path(source).expanduser().resolve()
         if not path.is_file():
-            raise FileNotFoundError(f"{str(source)!r} is neither a registry dataset nor a file")
+            raise FileNotFoundError(
+                f"{str(source)!r} is neither a registry dataset nor a file"
+            ) from None
         digest, stem = sha256_file(path), path.name.split(".")[0]
     key = hashlib.sha256(f"{_CANONICAL_FORMAT}|{digest}|{rdkit.__version__}".encode()).hexdigest()
     target = cache_dir() / "canonical" / f"{stem}-{key[:16]}.txt.gz"
@@ -222,9 +224,7 @@ def novelty(samples: Sequence, train: Iterable) -> float:
 
 def _fingerprints(mols: Sequence[Chem.Mol]) -> list:
     # RDKit bit vectors (not numpy arrays), so BulkTanimotoSimilarity can use its popcounts.
-    generator = rdFingerprintGenerator.GetMorganGenerator(
-        radius=MORGAN_RADIUS, fpSize=MORGAN_BITS
-    )
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=MORGAN_RADIUS, fpSize=MORGAN_BITS)
     return [generator.GetFingerprint(mol) for mol in mols]
 
 
@@ -536,8 +536,9 @@ def token_similarity(output: str, target: str) -> float:
     for i, token in enumerate(a, 1):
         current = [i]
         for j, other in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (token != other)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (token != other))
+            )
         previous = current
     return 1.0 - previous[-1] / max(len(a), len(b), 1)
 

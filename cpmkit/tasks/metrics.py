@@ -148,7 +148,8 @@ def concordance_index(y_true, y_pred) -> float:
     Deviation: DeepDTA's ``emetrics.get_cindex`` loops over ``j < i`` and counts a pair only
     when ``Y[i] > Y[j]``, so a pair whose earlier element has the larger label is skipped and
     its value depends on the order of the rows; this is the order-free definition GraphDTA's
-    ``ci`` (which sorts by label first) computes. Taught in ``notebooks/13_drug_target_interaction``.
+    ``ci`` (which sorts by label first) computes.
+    Taught in ``notebooks/13_drug_target_interaction``.
     """
     from scipy.stats import kendalltau
 
@@ -176,11 +177,12 @@ def concordance_index_slow(y_true, y_pred, chunk: int = 2048) -> float:
     f = np.asarray(y_pred, dtype=np.float64).ravel()
     score, total = 0.0, 0
     for start in range(0, len(y), chunk):
-        yi, fi = y[start:start + chunk, None], f[start:start + chunk, None]
+        yi, fi = y[start : start + chunk, None], f[start : start + chunk, None]
         larger = yi > y[None, :]  # pairs (i, j) with y_i > y_j, each unordered pair once
         total += int(larger.sum())
         score += float((larger & (fi > f[None, :])).sum()) + 0.5 * float(
-            (larger & (fi == f[None, :])).sum())
+            (larger & (fi == f[None, :])).sum()
+        )
     return score / total if total else float("nan")
 
 
@@ -212,27 +214,35 @@ def affinity_metrics(y_true, y_pred) -> dict[str, float]:
     """MSE, CI, r_m^2 and Pearson of an affinity prediction (DeepDTA's and GraphDTA's table)."""
     y = np.asarray(y_true, dtype=np.float64).ravel()
     f = np.asarray(y_pred, dtype=np.float64).ravel()
-    return {"mse": float(np.mean((y - f) ** 2)), "ci": concordance_index(y, f),
-            "rm2": rm2(y, f), "pearson": pearson(y, f)}
+    return {
+        "mse": float(np.mean((y - f) ** 2)),
+        "ci": concordance_index(y, f),
+        "rm2": rm2(y, f),
+        "pearson": pearson(y, f),
+    }
 
 
 def interaction_metrics(y_true, y_pred, num_classes: int | None = None) -> dict[str, float]:
     """Accuracy, macro-F1 (over the types present in ``y_true`` or predicted) and Cohen's kappa
-    of a multi-class DDI prediction, by scikit-learn. Taught in ``notebooks/14_drug_drug_interaction``."""
+    of a multi-class DDI prediction, by scikit-learn.
+    Taught in ``notebooks/14_drug_drug_interaction``."""
     from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 
     y, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
-    return {"accuracy": float(accuracy_score(y, p)),
-            "macro_f1": float(f1_score(y, p, average="macro", zero_division=0)),
-            "kappa": float(cohen_kappa_score(y, p))}
+    return {
+        "accuracy": float(accuracy_score(y, p)),
+        "macro_f1": float(f1_score(y, p, average="macro", zero_division=0)),
+        "kappa": float(cohen_kappa_score(y, p)),
+    }
 
 
 def per_type_f1(y_true, y_pred, labels) -> np.ndarray:
     """F1 of each class in ``labels`` (0 where a class is neither present nor predicted)."""
     from sklearn.metrics import f1_score
 
-    return f1_score(np.asarray(y_true), np.asarray(y_pred), labels=list(labels), average=None,
-                    zero_division=0)
+    return f1_score(
+        np.asarray(y_true), np.asarray(y_pred), labels=list(labels), average=None, zero_division=0
+    )
 
 
 __all__ = [

@@ -51,7 +51,11 @@ def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=Non
             dataset, split, seed if split_seed is None else split_seed, cache
         )
         result = finetune(
-            dataset, run_split, dataclasses.replace(config, seed=int(seed)), pretrained, progress,
+            dataset,
+            run_split,
+            dataclasses.replace(config, seed=int(seed)),
+            pretrained,
+            progress,
             model_factory=model_factory,
         )
         results.append(result)

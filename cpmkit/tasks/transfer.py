@@ -52,8 +52,9 @@ def transfer_runs(
         data = datasets[name]
         if name not in splits:
             splits[name] = scaffold_split(data.smiles)
-        table = run_seeds(data, config, seeds, split=splits[name], pretrained=starts[label],
-                          progress=False)
+        table = run_seeds(
+            data, config, seeds, split=splits[name], pretrained=starts[label], progress=False
+        )
         table.insert(0, "pretraining", label)
         table.insert(1, "dataset", display_name(name) if _registered(name) else name)
         table.insert(2, "name", name)

@@ -22,8 +22,19 @@ out = Path(sys.argv[1])
 corpus = MoleculeDataset("nci5k", subset=96)
 seed_everything(0)
 strategy = ToyContrast(ToyGraphEncoder())
-result = pretrain(strategy, corpus, PretrainConfig(num_epochs=2, batch_size=32, lr=1e-2),
-                  out_dir=out / "run", progress=False)
-torch.save({"state": strategy.state_dict(), "losses": torch.tensor(result.history["loss"]),
-            "world": dist.get_world_size()}, out / f"rank{dist.get_rank()}.pt")
+result = pretrain(
+    strategy,
+    corpus,
+    PretrainConfig(num_epochs=2, batch_size=32, lr=1e-2),
+    out_dir=out / "run",
+    progress=False,
+)
+torch.save(
+    {
+        "state": strategy.state_dict(),
+        "losses": torch.tensor(result.history["loss"]),
+        "world": dist.get_world_size(),
+    },
+    out / f"rank{dist.get_rank()}.pt",
+)
 dist.destroy_process_group()

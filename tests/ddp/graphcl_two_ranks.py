@@ -29,7 +29,7 @@ strategy = GraphCL(ToyGraphEncoder(), fp_weighting=float(sys.argv[2]))
 torch.manual_seed(1)
 items = [strategy.transform(corpus[i].clone()) for i in range(len(corpus))]
 share = len(items) // world
-batch = strategy.collate(items[rank * share:(rank + 1) * share])
+batch = strategy.collate(items[rank * share : (rank + 1) * share])
 loss, _ = strategy.loss(batch)
 loss.backward()
 total = loss.detach().clone()

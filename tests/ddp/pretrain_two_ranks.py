@@ -19,9 +19,16 @@ out = Path(sys.argv[1])
 corpus = MoleculeDataset("nci5k", subset=96)
 seed_everything(0)
 strategy = AttributeMasking(GNN(num_layer=2, emb_dim=16, drop_ratio=0.0))
-result = pretrain(strategy, corpus, PretrainConfig(num_epochs=2, batch_size=32, seed=0),
-                  out_dir=out / "run", progress=False)
+result = pretrain(
+    strategy,
+    corpus,
+    PretrainConfig(num_epochs=2, batch_size=32, seed=0),
+    out_dir=out / "run",
+    progress=False,
+)
 rank = dist.get_rank()
-torch.save({"state": strategy.state_dict(), "world": dist.get_world_size(),
-            "steps": len(result.history)}, out / f"rank{rank}.pt")
+torch.save(
+    {"state": strategy.state_dict(), "world": dist.get_world_size(), "steps": len(result.history)},
+    out / f"rank{rank}.pt",
+)
 dist.destroy_process_group()
