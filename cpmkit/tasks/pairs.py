@@ -34,6 +34,7 @@ from torch_geometric.data import Batch
 
 from cpmkit.data.pairs import PairTable
 from cpmkit.data.splits import Split
+from cpmkit.featurize.protein import encode_fixed
 from cpmkit.models.dta import AffinityHead, DDIConfig, DTAConfig, InteractionHead
 from cpmkit.models.encoders import embed, encode
 from cpmkit.seed import seed_everything
@@ -88,14 +89,7 @@ def graph_inputs(mols) -> tuple[Inputs, pd.DataFrame]:
 
 def token_inputs(tokenizer, texts, max_length: int | None = None) -> Inputs:
     """Padded, cut token ids of ``texts`` (SMILES or sequences) from a HuggingFace tokenizer."""
-    out = tokenizer(
-        list(texts),
-        padding="max_length",
-        truncation=True,
-        max_length=max_length or tokenizer.model_max_length,
-        return_tensors="pt",
-    )
-    return Inputs("tokens", out["input_ids"], out["attention_mask"])
+    return Inputs("tokens", *encode_fixed(tokenizer, texts, max_length))
 
 
 def fingerprint_inputs(mols, n_bits: int = 1024, radius: int = 2) -> Inputs:
