@@ -71,8 +71,9 @@ class PretrainConfig(ConfigDict):
 
     ``batch_size`` is the global batch: under ``torchrun`` each of N processes takes
     ``batch_size / N`` molecules per step (what that means for in-batch negatives: see
-    :mod:`cpmkit.pretrain.base`). ``checkpoint_every`` (optimizer steps; 0 = at epoch ends only)
-    bounds what an interruption costs. With ``num_workers > 0`` the views are drawn in worker
+    :mod:`cpmkit.pretrain.base`). ``checkpoint_every`` (batches; 0 = at epoch ends only; with
+    accumulation the checkpoint waits for the window's optimizer step) bounds what an
+    interruption costs. With ``num_workers > 0`` the views are drawn in worker
     processes, whose generators restart with each epoch: a resume is then exact from an epoch
     end only.
 
