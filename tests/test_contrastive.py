@@ -325,3 +325,20 @@ def test_graphcl_loss_on_two_processes_equals_one_process(tmp_path, fp_weighting
     assert torch.allclose(two["loss"], loss.detach(), atol=1e-5)
     for name, param in strategy.named_parameters():
         assert torch.allclose(two["grads"][name], param.grad, atol=1e-5), name
+
+
+def test_graphcl_can_train_the_objective_of_the_authors_code(corpus):
+    # pretrain_graphcl.py: one direction, the positive left out of the denominator
+    seed_everything(0)
+    code = GraphCL(ToyGraphEncoder(), symmetric=False, include_positive=False)
+    seed_everything(0)
+    paper = GraphCL(ToyGraphEncoder())
+    torch.manual_seed(1)
+    batch = code.collate([code.transform(corpus[i].clone()) for i in range(16)])
+    first, second = batch
+    z1, z2 = code.project(first), code.project(second)
+    expected = info_nce(z1, z2, 0.1, symmetric=False, include_positive=False)
+    assert torch.allclose(code.contrast(z1, z2, first), expected)
+    assert not torch.allclose(paper.contrast(z1, z2, first), expected)
+    assert code.hparams()["include_positive"] is False
+    assert "include_positive" not in paper.hparams()  # earlier runs keep their identity

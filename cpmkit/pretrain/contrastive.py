@@ -144,13 +144,20 @@ class _SameScale:
     """
 
     def _same_scale(
-        self, encoder, temperature: float, symmetric: bool, pool: str, fp_weighting: float
+        self,
+        encoder,
+        temperature: float,
+        symmetric: bool,
+        pool: str,
+        fp_weighting: float,
+        include_positive: bool = True,
     ):
         Strategy.__init__(self, encoder)
         if temperature <= 0:
             raise ValueError("temperature must be > 0")
         self.temperature = temperature
         self.symmetric = symmetric
+        self.include_positive = include_positive
         self.pool = pool
         self.fp_weighting = fp_weighting
         self.projection = projection_head(encoder.out_dim)
@@ -176,16 +183,25 @@ class _SameScale:
 
     def contrast(self, z1, z2, batch, reduction="mean"):
         return info_nce(
-            z1, z2, self.temperature, self.symmetric, self.weights_for(batch), reduction=reduction
+            z1,
+            z2,
+            self.temperature,
+            self.symmetric,
+            self.weights_for(batch),
+            include_positive=self.include_positive,
+            reduction=reduction,
         )
 
     def _base_hparams(self):
-        return {
+        settings = {
             "temperature": self.temperature,
             "symmetric": self.symmetric,
             "pool": self.pool,
             "fp_weighting": self.fp_weighting,
         }
+        if not self.include_positive:  # runs with the default keep their identity
+            settings["include_positive"] = False
+        return settings
 
 
 class GraphCL(_SameScale, Strategy):
@@ -200,11 +216,11 @@ class GraphCL(_SameScale, Strategy):
         Share of atoms or bonds each augmentation edits (paper: 0.2).
     temperature : float
         0.1 as in the authors' chem code.
-    symmetric : bool
-        Both directions averaged (default). The authors' chem code takes one direction and
-        leaves the positive out of the denominator; ``symmetric=False`` with
-        :func:`info_nce`'s ``include_positive=False`` is that form (deviation: we keep the
-        positive in the denominator, the NT-Xent of the paper's equation).
+    symmetric, include_positive : bool
+        Both directions averaged, positive in the denominator (the defaults: the NT-Xent of
+        the paper's equation). The authors' chem code (``pretrain_graphcl.py``) takes one
+        direction and leaves the positive out of the denominator: ``symmetric=False,
+        include_positive=False``, which lesson 06's paper profile uses.
     fp_weighting : float
         0: plain negatives (paper). > 0: iMolCLR-style down-weighting of negatives by ECFP4
         Tanimoto (needs ``data.fp``; :func:`add_fingerprints`).
@@ -225,8 +241,9 @@ class GraphCL(_SameScale, Strategy):
         symmetric: bool = True,
         pool: str = "mean",
         fp_weighting: float = 0.0,
+        include_positive: bool = True,
     ):
-        self._same_scale(encoder, temperature, symmetric, pool, fp_weighting)
+        self._same_scale(encoder, temperature, symmetric, pool, fp_weighting, include_positive)
         augmentations = tuple(augmentations)
         unknown = [a for a in augmentations if a not in AUGMENTATIONS]
         if len(augmentations) != 2 or unknown:
