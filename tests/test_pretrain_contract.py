@@ -17,8 +17,9 @@ from torch_geometric.data import Batch, Data
 
 from cpmkit.data.dataset import MoleculeDataset
 from cpmkit.data.splits import Split
+from cpmkit.data.weights import part_path
 from cpmkit.pretrain import PretrainConfig, pretrain
-from cpmkit.pretrain.loop import load_checkpoint_state, move_to, part_path
+from cpmkit.pretrain.loop import load_checkpoint_state, move_to
 from cpmkit.pretrain.optim import decay_groups, lr_factor
 from cpmkit.seed import seed_everything
 from cpmkit.tasks.finetune import FinetuneConfig, finetune

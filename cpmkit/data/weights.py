@@ -16,6 +16,8 @@ Taught in ``notebooks/11_property_prediction``.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,4 +82,36 @@ def weights_path(name: str) -> Path:
     return Path(fetch_file(get_dataset_info(WEIGHTS_DATASET).file(base)))
 
 
-__all__ = ["HU_WEIGHTS", "SOURCE_REPO", "WEIGHTS_DATASET", "HuWeights", "weights_path"]
+def part_path(pretrained: str | os.PathLike, part: str | None = None) -> Path:
+    """The weights file of ``part`` in a pre-training output folder (or ``pretrained`` itself).
+
+    ``pretrained`` may be the folder ``cpmkit.pretrain.pretrain`` wrote (one ``<part>.pt`` per
+    named part, ``parts.json``, ``encoder.pt`` = the first part) or a ``.pt`` file; with a
+    folder, ``part=None`` means its first part. An unknown part raises with the folder's parts.
+    It lives here, beside the published weights, so fine-tuning (tasks) reads a pre-training
+    folder without knowing the pre-training code. Taught in ``notebooks/06_contrastive``.
+    """
+    path = Path(pretrained)
+    if not path.is_dir():
+        if part is not None:
+            raise ValueError(f"part={part!r} needs a pre-training output folder, got file {path}")
+        return path
+    if part is None:
+        return path / "encoder.pt"
+    available = sorted(p.stem for p in path.glob("*.pt") if p.stem != "checkpoint")
+    manifest = path / "parts.json"
+    if manifest.is_file():
+        available = sorted(json.loads(manifest.read_text())["parts"])
+    if part not in available:
+        raise KeyError(f"{path} has no part {part!r}; its parts: {available}")
+    return path / f"{part}.pt"
+
+
+__all__ = [
+    "HU_WEIGHTS",
+    "SOURCE_REPO",
+    "WEIGHTS_DATASET",
+    "HuWeights",
+    "part_path",
+    "weights_path",
+]

@@ -509,29 +509,6 @@ def pretrain(
     )
 
 
-def part_path(pretrained: str | os.PathLike, part: str | None = None) -> Path:
-    """The weights file of ``part`` in a pre-training output folder (or ``pretrained`` itself).
-
-    ``pretrained`` may be the folder :func:`pretrain` wrote or a ``.pt`` file; with a folder,
-    ``part=None`` means its first part (``encoder.pt``). An unknown part raises with the
-    folder's parts. Taught in ``notebooks/06_contrastive``.
-    """
-    path = Path(pretrained)
-    if not path.is_dir():
-        if part is not None:
-            raise ValueError(f"part={part!r} needs a pre-training output folder, got file {path}")
-        return path
-    if part is None:
-        return path / "encoder.pt"
-    available = sorted(p.stem for p in path.glob("*.pt") if p.stem != "checkpoint")
-    manifest = path / "parts.json"
-    if manifest.is_file():
-        available = sorted(json.loads(manifest.read_text())["parts"])
-    if part not in available:
-        raise KeyError(f"{path} has no part {part!r}; its parts: {available}")
-    return path / f"{part}.pt"
-
-
 __all__ = [
     "CHECKPOINT_FORMAT",
     "PretrainConfig",
@@ -540,7 +517,6 @@ __all__ = [
     "describe_corpus",
     "load_checkpoint_state",
     "move_to",
-    "part_path",
     "pretrain",
     "run_identity",
 ]

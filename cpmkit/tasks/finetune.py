@@ -29,11 +29,10 @@ import torch
 from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
-from cpmkit.data.weights import HU_WEIGHTS, weights_path
+from cpmkit.data.weights import HU_WEIGHTS, part_path, weights_path
 from cpmkit.device import resolve_device
 from cpmkit.models.graph_model import GNNConfig, GraphPredictor
 from cpmkit.models.pretrained import load_hu_weights
-from cpmkit.pretrain.loop import part_path
 from cpmkit.seed import seed_everything
 from cpmkit.tasks.checkpoint import CHECKPOINT_FORMAT
 from cpmkit.tasks.metrics import mae, masked_bce_loss, masked_mse_loss, rmse, roc_auc_multitask
@@ -324,7 +323,7 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
         Defaults to Hu et al.'s settings (100 epochs, batch 32, lr 1e-3, GIN 5 x 300).
     pretrained : None, str, path or dict
         Encoder weights to start from, see :func:`load_pretrained`; None = random init. A
-        pre-training output folder (what :func:`cpmkit.pretrain.pretrain` wrote) works too.
+        pre-training output folder (what ``cpmkit.pretrain.pretrain`` wrote) works too.
     progress : bool
         Show a tqdm bar over epochs.
     model_factory : callable, optional
