@@ -3,14 +3,13 @@ augmentations valid as tensors, JOAO's distribution, SimGRACE's untouched weight
 parts in fine-tuning, false negatives, and the GraphCL loss on two processes equal to one."""
 
 import math
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from ddp.launch import run_two_ranks
 from rdkit import Chem
 
 from cpmkit.data.dataset import MoleculeDataset
@@ -45,7 +44,6 @@ from cpmkit.tasks.finetune import FinetuneConfig, finetune
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from toys import ToyGraphEncoder
 
-ROOT = Path(__file__).resolve().parents[1]
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 
 
@@ -304,22 +302,7 @@ def test_graphcl_loss_on_two_processes_equals_one_process(tmp_path, fp_weighting
     items = [strategy.transform(corpus[i].clone()) for i in range(len(corpus))]
     loss, _ = strategy.loss(strategy.collate(items))
     loss.backward()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        str(ROOT / "tests" / "ddp" / "graphcl_two_ranks.py"),
-        str(tmp_path),
-        str(fp_weighting),
-    ]
-    done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_two_ranks("graphcl_two_ranks.py", tmp_path, fp_weighting)
     two = torch.load(tmp_path / "graphcl.pt", weights_only=True)
     assert two["world"] == 2
     assert torch.allclose(two["loss"], loss.detach(), atol=1e-5)

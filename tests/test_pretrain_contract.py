@@ -4,8 +4,6 @@ contrastive loss that is the same on two processes as on one."""
 
 import json
 import math
-import os
-import subprocess
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -13,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from ddp.launch import run_two_ranks
 from torch_geometric.data import Batch, Data
 
 from cpmkit.data.dataset import MoleculeDataset
@@ -26,8 +25,6 @@ from cpmkit.tasks.finetune import FinetuneConfig, finetune
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from toys import ToyContrast, ToyGraphEncoder, ToyReadout, ToyTwoParts  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -251,19 +248,7 @@ def test_contrastive_loss_on_two_processes_equals_one_process(corpus, tmp_path):
         out_dir=tmp_path / "one",
         progress=False,
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        str(ROOT / "tests" / "ddp" / "contrastive_two_ranks.py"),
-        str(tmp_path),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_two_ranks("contrastive_two_ranks.py", tmp_path)
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert rank0["world"] == 2

@@ -1,21 +1,15 @@
 """The one pre-training loop: a toy strategy plugs in, same seed same weights, resume after an
 interruption gives the weights of an uninterrupted run, two torchrun processes agree."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
+from ddp.launch import run_two_ranks
 
 from cpmkit.data.dataset import MoleculeDataset
 from cpmkit.models.gnn import GNN
 from cpmkit.pretrain import AttributeMasking, PretrainConfig, Strategy, pretrain
 from cpmkit.pretrain.loop import load_checkpoint_state
 from cpmkit.seed import seed_everything
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -167,19 +161,7 @@ def test_default_out_dir_depends_on_the_run(corpus, tmp_path, monkeypatch):
 
 
 def test_two_torchrun_processes_agree_and_resume_in_one(corpus, tmp_path):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        str(ROOT / "tests" / "ddp" / "pretrain_two_ranks.py"),
-        str(tmp_path),
-    ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_two_ranks("pretrain_two_ranks.py", tmp_path)
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert rank0["world"] == rank1["world"] == 2
