@@ -3,7 +3,6 @@ named parts that fine-tuning starts from, optimiser settings and schedules, accu
 contrastive loss that is the same on two processes as on one."""
 
 import json
-import math
 import sys
 from collections import namedtuple
 from pathlib import Path
@@ -257,8 +256,6 @@ def test_contrastive_loss_on_two_processes_equals_one_process(corpus, tmp_path):
     assert torch.allclose(rank0["losses"], rank1["losses"])
     for key, value in single.state_dict().items():
         assert torch.allclose(rank0["state"][key], value, atol=1e-5), key
-    # without the gather each process would contrast against its own half only
-    assert math.isfinite(float(rank0["losses"][0]))
 
 
 def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from rdkit import Chem
 from torch_geometric.data import Data
 
 from cpmkit.featurize.fingerprints import ecfp
+from cpmkit.featurize.parse import parse_smiles
 
 
 def tanimoto_matrix(
@@ -38,17 +38,22 @@ def add_fingerprints(data: Data, radius: int = 2, n_bits: int = 1024) -> Data:
     ``data.smiles``.
     """
     out = data.clone()
-    bits = ecfp(Chem.MolFromSmiles(data.smiles), radius=radius, n_bits=n_bits)
+    bits = ecfp(_mol(data.smiles), radius=radius, n_bits=n_bits)
     out.fp = torch.as_tensor(bits, dtype=torch.uint8).view(1, -1)
     return out
 
 
+def _mol(smiles: str):
+    # the kit's parser: RDKit's log stays quiet, and a bad SMILES fails with its reason
+    parsed = parse_smiles(smiles)
+    if parsed.mol is None:
+        raise ValueError(f"cannot fingerprint {smiles!r}: {parsed.reason}")
+    return parsed.mol
+
+
 def _fingerprints(smiles, radius: int = 2, n_bits: int = 2048) -> torch.Tensor:
     return torch.stack(
-        [
-            torch.as_tensor(ecfp(Chem.MolFromSmiles(s), radius=radius, n_bits=n_bits))
-            for s in smiles
-        ]
+        [torch.as_tensor(ecfp(_mol(s), radius=radius, n_bits=n_bits)) for s in smiles]
     )
 
 

@@ -31,15 +31,16 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch_geometric.data import Data
-from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 from torch_geometric.utils import k_hop_subgraph, subgraph
 
+from cpmkit.models.encoders import NODE_POOLS
 from cpmkit.models.gnn import GNN
 from cpmkit.pretrain.base import Strategy, binary_pair_loss, cycle_index
 
-POOLINGS = {"mean": global_mean_pool, "sum": global_add_pool, "max": global_max_pool}
+POOLINGS = NODE_POOLS  # mean, sum or max over the anchor atoms
 
 # keys whose values index the substructure's / the context's atoms (offset when batching)
 _SUBSTRUCT_INDEX_KEYS = ("edge_index_substruct", "center_substruct_idx")
@@ -254,15 +255,16 @@ class ContextPrediction(Strategy):
         num = substruct_rep.size(0)
         pred_pos = (substruct_rep * context_rep).sum(dim=1)
         shifts = self.negative_shifts(num)
+        if not shifts:  # one molecule: no other context to be a negative
+            loss_pos = F.binary_cross_entropy_with_logits(pred_pos, torch.ones_like(pred_pos))
+            acc_pos = (pred_pos > 0).float().mean()
+            return loss_pos, {"acc": float(acc_pos), "loss_pos": float(loss_pos.detach())}
         neg_context = torch.cat(
             [context_rep[cycle_index(num, s).to(context_rep.device)] for s in shifts]
-            or [context_rep[:0]]
         )
         pred_neg = (substruct_rep.repeat(len(shifts), 1) * neg_context).sum(dim=1)
         pair = binary_pair_loss(pred_pos, pred_neg)
         acc_pos = pair.pos_right.float().mean()
-        if not shifts:
-            return pair.pos, {"acc": float(acc_pos), "loss_pos": float(pair.pos.detach())}
         acc = 0.5 * (acc_pos + pair.neg_right.float().mean())
         loss = pair.pos + self.neg_samples * pair.neg
         logs = {"acc": acc, "loss_pos": pair.pos, "loss_neg": pair.neg}

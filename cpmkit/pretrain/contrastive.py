@@ -50,6 +50,7 @@ from torch_geometric.nn import global_add_pool, global_mean_pool
 
 from cpmkit.featurize.graph_augment import AUGMENTATIONS, augment
 from cpmkit.featurize.similarity import add_fingerprints, tanimoto_matrix
+from cpmkit.models.encoders import NODE_POOLS
 from cpmkit.pretrain.base import Strategy, binary_pair_loss, cycle_index
 from cpmkit.pretrain.distributed import gather_with_grad, global_offset
 
@@ -133,8 +134,7 @@ def negative_weights(fingerprints: torch.Tensor, strength: float = 1.0) -> torch
 
 def _graph_vectors(encoder: nn.Module, batch, pool: str = "mean") -> torch.Tensor:
     nodes = encoder(batch.x, batch.edge_index, batch.edge_attr)
-    pooling = global_mean_pool if pool == "mean" else global_add_pool
-    return pooling(nodes, batch.batch, size=batch.num_graphs)
+    return NODE_POOLS[pool](nodes, batch.batch, size=batch.num_graphs)
 
 
 class _SameScale:
@@ -155,6 +155,8 @@ class _SameScale:
         Strategy.__init__(self, encoder)
         if temperature <= 0:
             raise ValueError("temperature must be > 0")
+        if pool not in NODE_POOLS:
+            raise ValueError(f"pool must be one of {sorted(NODE_POOLS)}, got {pool!r}")
         self.temperature = temperature
         self.symmetric = symmetric
         self.include_positive = include_positive
@@ -427,9 +429,7 @@ class SimGRACE(_SameScale, Strategy):
         with torch.no_grad():
             vice = self.perturbed_weights()
         nodes = functional_call(self.encoder, vice, (batch.x, batch.edge_index, batch.edge_attr))
-        pooled = (global_mean_pool if self.pool == "mean" else global_add_pool)(
-            nodes.detach(), batch.batch, size=batch.num_graphs
-        )
+        pooled = NODE_POOLS[self.pool](nodes.detach(), batch.batch, size=batch.num_graphs)
         z2 = self.projection(pooled)
         return self.contrast(z1, z2, batch), {"acc": agreement(z1, z2)}
 

@@ -397,9 +397,9 @@ def finetune(dataset, split, config: FinetuneConfig | None = None, pretrained=No
             _train_epoch(model, train_loader, optimizer, loss_fn, device) if epoch else np.nan
         )
         if epoch % config.eval_every == 0 or epoch == epochs[-1]:
-            for part, loader in eval_loaders.items():
+            for subset, loader in eval_loaders.items():
                 for name, value in evaluate(model, loader, task, config.batch_size).items():
-                    row[f"{part}_{name}"] = value
+                    row[f"{subset}_{name}"] = value
             val = row[f"val_{metric}"]
             # The first evaluated epoch is the fallback; later ones must beat a defined score
             # (a validation split without both classes gives NaN and never wins).

@@ -18,6 +18,7 @@ from cpmkit.tasks.finetune import FinetuneConfig, finetune, resolve_split
 def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=None,
               progress: bool = True, split_seed: int | None = None, model_factory=None,
               split_method: str | None = None, return_results: bool = False,
+              part: str | None = None,
               ):  # fmt: skip
     """Fine-tune once per seed and return one row per seed.
 
@@ -29,7 +30,8 @@ def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=Non
         so, as in Hu et al., every seed sees the same split and only the model seed changes.
         For ``"random"``/``"random_scaffold"`` the split seed is ``split_seed`` if given,
         else the run's seed. ``split_method=`` is accepted as another name for a method.
-    pretrained, model_factory : see :func:`finetune`.
+    pretrained, model_factory, part : see :func:`finetune` (``part`` picks a named part of a
+        pre-training folder, e.g. SMICLR's ``"smiles"``).
     return_results : bool
         Also return the list of :class:`FinetuneResult` (histories and models), for curves.
 
@@ -54,9 +56,10 @@ def run_seeds(dataset, config: FinetuneConfig, seeds, split=None, pretrained=Non
             dataset,
             run_split,
             dataclasses.replace(config, seed=int(seed)),
-            pretrained,
-            progress,
+            pretrained=pretrained,
+            progress=progress,
             model_factory=model_factory,
+            part=part,
         )
         results.append(result)
         row = result.summary()

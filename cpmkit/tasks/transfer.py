@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from cpmkit.data.registry import display_name
 from cpmkit.data.splits import scaffold_split
-from cpmkit.tasks.finetune import FinetuneConfig, run_seeds
+from cpmkit.tasks.finetune import FinetuneConfig
+from cpmkit.tasks.seeds import run_seeds
 
 
 def transfer_runs(
