@@ -39,6 +39,16 @@ HU_SUPERVISED_DROP_RATIO = 0.2
 HU_SUPERVISED_BATCH_SIZE = 32
 
 
+def recipe_stages(recipe: str) -> tuple[str, ...]:
+    """The strategy names a recipe runs in order: a key of :data:`RECIPES`, or any single
+    strategy of :data:`STRATEGIES` as a one-stage recipe (so a new method needs no entry)."""
+    if recipe in RECIPES:
+        return RECIPES[recipe]
+    if recipe in STRATEGIES:
+        return (recipe,)
+    raise KeyError(f"unknown recipe {recipe!r}; choose one of {sorted({*RECIPES, *STRATEGIES})}")
+
+
 def build_strategy(name: str, gnn: GNNConfig, seed: int = 0, init=None, **hparams) -> Strategy:
     """Seed, build a fresh encoder (``gnn``, pre-training dropout included), wrap it.
 
@@ -71,7 +81,8 @@ def pretrain_recipe(
     Parameters
     ----------
     recipe
-        A key of :data:`RECIPES` (``"attrmasking"``, ``"supervised_contextpred"``, ...).
+        A key of :data:`RECIPES` (``"attrmasking"``, ``"supervised_contextpred"``, ...) or the
+        name of any graph strategy (one stage).
     gnn
         The encoder architecture (Hu et al.: GIN, 5 x 300, dropout 0 in pre-training).
     corpus, config
@@ -88,12 +99,11 @@ def pretrain_recipe(
 
     Taught in ``notebooks/05_context_prediction``.
     """
-    if recipe not in RECIPES:
-        raise KeyError(f"unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}")
+    stages = recipe_stages(recipe)
     hparams = hparams or {}
     results: list[PretrainResult] = []
     init: Path | None = None
-    for name in RECIPES[recipe]:
+    for name in stages:
         settings = dict(hparams.get(name, {}))
         stage_corpus, stage_config, stage_gnn = corpus, config, gnn
         if name == "supervised":
@@ -124,5 +134,6 @@ __all__ = [
     "STRATEGIES",
     "build_strategy",
     "pretrain_recipe",
+    "recipe_stages",
     "with_dropout",
 ]
