@@ -31,6 +31,7 @@ from cpmkit.data.registry import DatasetInfo
 from cpmkit.data.tables import load_frame, make_rejects, table_from_frame
 from cpmkit.featurize.parallel import check_num_workers, map_chunks
 from cpmkit.featurize.parse import FeaturizeError, quiet_rdkit
+from cpmkit.featurize.standardize import check_standardize
 
 # bump when what process() stores changes, so old caches are rebuilt
 CACHE_FORMAT = "cpmkit-dataset-1"
@@ -54,14 +55,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "data"
 
 
-def _featurize_rows(frame: pd.DataFrame, start: int, smiles_col, label_cols, source, scheme):
+def _featurize_rows(
+    frame: pd.DataFrame, start: int, smiles_col, label_cols, source, scheme, standardize=None
+):
     """Parse and featurize a slice of the table that begins at frame row ``start``.
 
     Returns ``(graphs, rows, rejects)``: graphs with ``y`` and ``smiles``, their frame rows,
     and ``(row, smiles, reason)`` for each parse or featurizer reject. Module-level, so that a
     worker process can run it (:func:`cpmkit.featurize.parallel.map_chunks`).
     """
-    table = table_from_frame(frame, smiles_col, label_cols, source)
+    table = table_from_frame(frame, smiles_col, label_cols, source, standardize=standardize)
     featurize = _featurizer(scheme)[0]
     rejects = [(start + int(r), s, why) for r, s, why in table.rejects.itertuples(index=False)]
     graphs, rows = [], []
@@ -100,6 +103,9 @@ class MoleculeDataset(InMemoryDataset):
     smiles_col, label_cols
         Override the registry's columns, or name them for a CSV (default: a ``smiles`` column,
         no labels).
+    standardize
+        ``None`` (the file's molecules) or ``"uncharge"`` (neutralise acids and bases first;
+        ``smiles`` then holds the standardised canonical SMILES); cached separately.
     force_reload
         Featurize again even when a cache exists.
     num_workers
@@ -126,6 +132,7 @@ class MoleculeDataset(InMemoryDataset):
         transform=None,
         force_reload: bool = False,
         num_workers: int = 1,
+        standardize: str | None = None,
     ):
         if subset is not None and (int(subset) != subset or subset < 1):
             raise ValueError(f"subset must be a positive integer, got {subset!r}")
@@ -134,6 +141,7 @@ class MoleculeDataset(InMemoryDataset):
         if sample is not None and subset is not None:
             raise ValueError("give subset (the first rows) or sample (random rows), not both")
         self.scheme = scheme
+        self.standardize = check_standardize(standardize)
         self.num_workers = check_num_workers(num_workers)  # how to build, not what: not in the key
         self.subset = None if subset is None else int(subset)
         self.sample = None if sample is None else (int(sample), int(sample_seed))
@@ -176,6 +184,8 @@ class MoleculeDataset(InMemoryDataset):
             "smiles_col": smiles_col,
             "label_cols": None if label_cols is None else list(label_cols),
         }
+        if self.standardize is not None:  # absent by default, so earlier caches keep their key
+            key["standardize"] = self.standardize
         if isinstance(name, str) and name in registry:
             info = registry[name]
             key.update(name=name, source=info.main_file.sha256 if info.files else info.embedded)
@@ -200,6 +210,8 @@ class MoleculeDataset(InMemoryDataset):
             sub += f"-first{self.subset}"
         if self.sample is not None:
             sub += f"-sample{self.sample[0]}-seed{self.sample[1]}"
+        if self.standardize is not None:
+            sub += f"-{self.standardize}"
         if smiles_col is not None or label_cols is not None:
             cols = json.dumps([smiles_col, key["label_cols"]]).encode()
             sub += f"-cols{hashlib.sha256(cols).hexdigest()[:8]}"
@@ -233,7 +245,7 @@ class MoleculeDataset(InMemoryDataset):
             frame = frame.iloc[source_rows].reset_index(drop=True)
         parts = map_chunks(
             _featurize_rows, frame, self.num_workers, smiles_col, label_cols, str(name),
-            self.scheme,
+            self.scheme, self.standardize,
         )  # fmt: skip
         graphs = [graph for part in parts for graph in part[0]]
         rows = np.asarray([row for part in parts for row in part[1]], dtype=np.int64)

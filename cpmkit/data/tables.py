@@ -2,7 +2,9 @@
 
 Nothing is dropped silently: every row that RDKit cannot parse is kept in ``rejects`` with its
 original 0-based data row index and the reason, so ``n_read == len(smiles) + len(rejects)``
-always holds. SMILES are never edited to keep a row count. Taught in
+always holds. SMILES are never edited to keep a row count; they are rewritten only when a
+standardisation is asked for (``standardize="uncharge"``, :mod:`cpmkit.featurize.standardize`),
+and then ``n_standardized`` counts the molecules it changed. Taught in
 ``notebooks/00_quickstart``.
 """
 
@@ -18,7 +20,8 @@ from rdkit import Chem
 from cpmkit.data.embedded import load_embedded
 from cpmkit.data.fetch import fetch_file
 from cpmkit.data.registry import DatasetInfo, get_dataset_info, list_datasets
-from cpmkit.featurize.parse import parse_smiles
+from cpmkit.featurize.parse import canonical_smiles, parse_smiles
+from cpmkit.featurize.standardize import check_standardize, standardize_mol
 
 REJECT_COLUMNS = ["row", "smiles", "reason"]
 
@@ -66,6 +69,10 @@ class MoleculeTable:
     label_cols: list[str]
     name: str | None = None
     info: DatasetInfo | None = field(default=None, repr=False)
+    #: the standardisation applied to every kept molecule (None: the file's SMILES as read)
+    standardize: str | None = None
+    #: how many kept molecules the standardisation changed (their SMILES were rewritten)
+    n_standardized: int = 0
 
     def __len__(self) -> int:
         return len(self.smiles)
@@ -119,9 +126,12 @@ def table_from_frame(
     source: str = "the table",
     name: str | None = None,
     info: DatasetInfo | None = None,
+    standardize: str | None = None,
 ) -> MoleculeTable:
     """Parse ``frame[smiles_col]`` row by row into a :class:`MoleculeTable` (never raises on a
-    bad SMILES; raises on a missing column or a non-numeric label column)."""
+    bad SMILES; raises on a missing column or a non-numeric label column). ``standardize``
+    (e.g. ``"uncharge"``) rewrites each kept molecule and its SMILES (canonical, isomeric)."""
+    check_standardize(standardize)
     label_cols = list(label_cols or [])
     missing = [c for c in [smiles_col, *label_cols] if c not in frame.columns]
     if missing:
@@ -131,9 +141,17 @@ def table_from_frame(
     labels = _labels(frame, label_cols, source)
     kept_rows, smiles, mols = [], [], []
     bad_rows, bad_smiles, reasons = [], [], []
+    n_standardized = 0
     for row, value in enumerate(frame[smiles_col].tolist()):
         parsed = parse_smiles(value)
-        if parsed.ok:
+        if parsed.ok and standardize is not None:
+            mol = standardize_mol(parsed.mol, standardize)
+            text = canonical_smiles(mol)
+            n_standardized += text != canonical_smiles(parsed.mol)
+            kept_rows.append(row)
+            smiles.append(text)
+            mols.append(mol)
+        elif parsed.ok:
             kept_rows.append(row)
             smiles.append(parsed.smiles.strip())  # padding would trip later SMILES readers
             mols.append(parsed.mol)
@@ -152,6 +170,8 @@ def table_from_frame(
         label_cols=label_cols,
         name=name,
         info=info,
+        standardize=standardize,
+        n_standardized=int(n_standardized),
     )
 
 
@@ -206,6 +226,7 @@ def read_molecules(
     *,
     nrows: int | None = None,
     sep: str | None = None,
+    standardize: str | None = None,
 ) -> MoleculeTable:
     """Read a registry dataset (``"tox21"``) or a CSV path into a :class:`MoleculeTable`.
 
@@ -219,6 +240,9 @@ def read_molecules(
         named ``smiles`` (any case) and there are no labels unless given.
     nrows
         Read only the first ``nrows`` data rows (``n_read == nrows``).
+    standardize
+        ``None`` (the file as it is) or ``"uncharge"`` (neutralise acids and bases, then write
+        canonical SMILES; for ClinTox's charged species, see :mod:`cpmkit.featurize.standardize`).
 
     Every row is accounted for: ``n_read == len(table.smiles) + len(table.rejects)``.
     Taught in ``notebooks/00_quickstart``.
@@ -227,7 +251,9 @@ def read_molecules(
         name_or_csv_path, smiles_col, label_cols, nrows=nrows, sep=sep
     )
     name = info.name if info is not None else None
-    return table_from_frame(frame, smiles_col, label_cols, str(name_or_csv_path), name, info)
+    return table_from_frame(
+        frame, smiles_col, label_cols, str(name_or_csv_path), name, info, standardize
+    )
 
 
 __all__ = [
