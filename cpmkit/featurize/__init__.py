@@ -8,6 +8,7 @@ scheme     what comes out                              module
 ``ecfp``   numpy bit (or count) vector                 :mod:`.fingerprints`
 ``maccs``  numpy vector of the 166 MACCS keys (+1)     :mod:`.fingerprints`
 ``3d``     PyG ``Data(z, pos)``, ETKDGv3 + MMFF94      :mod:`.conformer`
+``hu3d``   ``hu`` graph + ``z, pos``, same atom order   :mod:`.geometry` (3D Infomax, GEM)
 =========  ==========================================  ==================================
 
 :func:`featurize_smiles` is the loader-facing path: it never raises on bad input, it keeps every
@@ -26,15 +27,16 @@ import numpy as np
 import pandas as pd
 from rdkit import Chem
 
-from cpmkit.featurize import conformer, fingerprints, graph_hu, graph_ogb
+from cpmkit.featurize import conformer, fingerprints, geometry, graph_hu, graph_ogb
 from cpmkit.featurize.conformer import embed_conformer
 from cpmkit.featurize.fingerprints import ecfp, fingerprint_matrix, maccs
+from cpmkit.featurize.geometry import hu3d_graph
 from cpmkit.featurize.graph_hu import hu_graph
 from cpmkit.featurize.graph_ogb import ogb_graph
 from cpmkit.featurize.parallel import check_num_workers, map_chunks
 from cpmkit.featurize.parse import FeaturizeError, Parsed, parse_smiles, quiet_rdkit
 
-SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d")
+SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d", "hu3d")
 GRAPH_SCHEMES = ("hu", "ogb")
 FINGERPRINT_SCHEMES = ("ecfp", "maccs")
 
@@ -44,6 +46,7 @@ _VERSIONS = {
     "ecfp": f"ecfp-{fingerprints.VERSION}",
     "maccs": f"maccs-{fingerprints.VERSION}",
     "3d": conformer.CACHE_VERSION,
+    "hu3d": geometry.CACHE_VERSION,
 }
 
 
@@ -68,16 +71,17 @@ def featurize_mol(mol: Chem.Mol, scheme: str, **kw) -> Any:
     Parameters
     ----------
     mol : rdkit.Chem.Mol
-    scheme : {"hu", "ogb", "ecfp", "maccs", "3d"}
+    scheme : {"hu", "ogb", "ecfp", "maccs", "3d", "hu3d"}
     **kw
         Options of the scheme's function: :func:`~.fingerprints.ecfp` for ``"ecfp"``
         (``radius``, ``n_bits``, ``counts``), :func:`~.conformer.embed_conformer` for ``"3d"``
-        (``seed``, ``optimize``, ``keep_hs``); the others take none.
+        (``seed``, ``optimize``, ``keep_hs``), :func:`~.geometry.hu3d_graph` for ``"hu3d"``
+        (``seed``); the others take none.
 
     Returns
     -------
     torch_geometric.data.Data or numpy.ndarray
-        A graph for ``hu``/``ogb``/``3d``, a vector for ``ecfp``/``maccs``.
+        A graph for ``hu``/``ogb``/``3d``/``hu3d``, a vector for ``ecfp``/``maccs``.
 
     Raises
     ------
@@ -98,6 +102,8 @@ def featurize_mol(mol: Chem.Mol, scheme: str, **kw) -> Any:
         return ecfp(mol, **kw)
     if scheme == "maccs":
         return maccs(mol)
+    if scheme == "hu3d":
+        return hu3d_graph(mol, **kw)
     return embed_conformer(mol, **kw)
 
 
@@ -170,7 +176,7 @@ def featurize_smiles(
     ----------
     smiles_list : iterable
         SMILES strings; ``None``, NaN, empty strings and non-strings are rejected with a reason.
-    scheme : {"hu", "ogb", "ecfp", "maccs", "3d"}
+    scheme : {"hu", "ogb", "ecfp", "maccs", "3d", "hu3d"}
     num_workers : int
         Processes to featurize on (contiguous chunks, :func:`.parallel.map_chunks`); the result
         is the same as with one (same items, rows and rejects, in input order).
@@ -214,6 +220,7 @@ __all__ = [
     "featurize_mol",
     "featurize_smiles",
     "fingerprint_matrix",
+    "hu3d_graph",
     "hu_graph",
     "ogb_graph",
     "parse_smiles",
