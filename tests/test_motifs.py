@@ -23,6 +23,7 @@ SMILES = [
     "[Na+].CC(=O)[O-]",  # a salt: a forest
     "C1CC1C1CC1",  # two rings joined by a bond BRICS does not cut
     "CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O",
+    "Cc1ccccc1OCC",
 ]
 
 
@@ -74,6 +75,9 @@ def test_fragmentation_rules_on_known_molecules():
     tree = motif_tree(Chem.MolFromSmiles("CC(C)(C)c1ccc(cc1)C(=O)NCCc1ccc2ccccc2c1"))
     assert "c1ccc2ccccc2c1" in tree.labels and "c1ccccc1" in tree.labels
     assert tree.labels.count("C") == 5 and "CC" in tree.labels
+    # rule 2 alone cuts the methyl off the ring (BRICS cuts only the ether)
+    tree = motif_tree(Chem.MolFromSmiles("Cc1ccccc1OCC"))
+    assert sorted(tree.labels) == sorted(["C", "c1ccccc1", "O", "CC"])
     # no BRICS bond: the whole molecule is one motif (as the authors' brics_decomp)
     for smiles in ("c1ccccc1", "CCO", "C1CC1C1CC1"):
         tree = motif_tree(Chem.MolFromSmiles(smiles))
