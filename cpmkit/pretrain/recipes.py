@@ -32,6 +32,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in SELF_SUPERVISED},
     "supervised": ("supervised",),
     **{f"supervised_{name}": (name, "supervised") for name in SELF_SUPERVISED},
+    # Mole-BERT: the VQ tokenizer first, then masked code modelling on a fresh encoder
+    "molebert": ("molebert_tokenizer", "molebert"),
 }
 #: Hu et al.'s ``pretrain_supervised.py`` defaults: dropout 0.2, batch 32 (the self-supervised
 #: scripts use dropout 0 and batch 256)
@@ -82,7 +84,10 @@ def pretrain_recipe(
     ----------
     recipe
         A key of :data:`RECIPES` (``"attrmasking"``, ``"supervised_contextpred"``, ...) or the
-        name of any graph strategy (one stage).
+        name of any graph strategy (one stage). A strategy class with a ``previous_stage``
+        attribute (Mole-BERT's ``"tokenizer"``) gets the previous stage's output folder under
+        that setting and a fresh encoder; one with a ``corpus_settings(corpus, settings)``
+        classmethod (GROVER's context vocabulary) gets what it returns (``hparams`` win).
     gnn
         The encoder architecture (Hu et al.: GIN, 5 x 300, dropout 0 in pre-training).
     corpus, config
@@ -114,7 +119,18 @@ def pretrain_recipe(
             settings.setdefault("num_tasks", supervised_corpus.num_tasks)
             if supervised_drop_ratio is not None:
                 stage_gnn = with_dropout(gnn, supervised_drop_ratio)
-        strategy = build_strategy(name, stage_gnn, seed=stage_config.seed, init=init, **settings)
+        stage_init = init
+        cls = STRATEGIES[name]
+        previous = getattr(cls, "previous_stage", None)
+        if previous is not None and results:
+            # the stage reads the previous run's folder (a tokenizer), its encoder starts fresh
+            settings.setdefault(previous, str(results[-1].out_dir))
+            stage_init = None
+        if hasattr(cls, "corpus_settings"):  # e.g. a vocabulary built from the corpus
+            for key, value in cls.corpus_settings(stage_corpus, settings).items():
+                settings.setdefault(key, value)
+        strategy = build_strategy(name, stage_gnn, seed=stage_config.seed, init=stage_init,
+                                  **settings)  # fmt: skip
         result = pretrain(strategy, stage_corpus, stage_config, progress=progress)
         results.append(result)
         init = result.encoder_path
