@@ -8,7 +8,7 @@ scheme     what comes out                              module
 ``ecfp``   numpy bit (or count) vector                 :mod:`.fingerprints`
 ``maccs``  numpy vector of the 166 MACCS keys (+1)     :mod:`.fingerprints`
 ``3d``     PyG ``Data(z, pos)``, ETKDGv3 + MMFF94      :mod:`.conformer`
-``hu3d``   ``hu`` graph + ``z, pos``, same atom order   :mod:`.geometry` (3D Infomax, GEM)
+``hu3d``   ``hu`` graph + ``z, pos``, same atom order  :mod:`.geometry` (3D Infomax, GEM)
 =========  ==========================================  ==================================
 
 :func:`featurize_smiles` is the loader-facing path: it never raises on bad input, it keeps every
