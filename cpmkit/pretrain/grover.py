@@ -26,9 +26,10 @@ Deviations from the paper, named:
   "G-Contextual" and "G-Motif".
 - **Separate tasks.** GROVER optimises both tasks together (on node- and edge-view outputs);
   here each is its own strategy, so each can be compared alone, as those tables do.
-- **What is hidden.** GROVER's Transformer reads the graph while 15% of the atoms carry the
-  label; here the chosen atoms are masked as in Hu et al. (mask token), and with ``mask_edge``
-  (default) their bonds too, so the context cannot be read off the input. Edge contexts
+- **What is hidden.** GROVER's collator (``atom_random_mask``) labels ``ceil(0.15 N)`` atoms
+  and leaves the input graph whole; here ``floor(0.15 N) + 1`` atoms are masked as in Hu et
+  al. (mask token), and with ``mask_edge`` (default) their bonds too, so the context cannot be
+  read off the input by a GIN whose first layer sees the neighbours. Edge contexts
   (``bond_to_vocab``) are not predicted.
 - **Vocabulary.** Built from the pre-training corpus with a ``min_count`` (default 5); rarer
   contexts are one class, ``<other>``.
