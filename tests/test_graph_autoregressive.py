@@ -189,9 +189,15 @@ def test_mgssl_steps_follow_the_tree_and_the_vocabulary():
             assert steps.step_prev[t] == want
 
 
-def test_mgssl_needs_a_vocabulary():
+def test_mgssl_without_a_vocabulary_takes_the_default_and_says_so():
+    given = MGSSL(ToyGraphEncoder(8), vocab())
+    default = MGSSL(ToyGraphEncoder(8))
+    assert given.hparams()["vocab_source"] == "given"
+    assert default.hparams()["vocab_source"] == "nci5k default"
+    assert default.vocab[-1] == OTHER and "c1ccccc1" in default.vocab
+    assert default.hparams()["vocab_sha256"] != given.hparams()["vocab_sha256"]
     with pytest.raises(ValueError, match="vocabulary"):
-        MGSSL(ToyGraphEncoder(8))
+        MGSSL(ToyGraphEncoder(8), [])
 
 
 @pytest.fixture(scope="module")
@@ -199,11 +205,14 @@ def corpus():
     return MoleculeDataset("nci5k", subset=96)
 
 
-@pytest.mark.parametrize("name", ["gptgnn", "mgssl"])
-def test_recipes_run_through_the_loop_and_learn(corpus, tmp_path, name, monkeypatch):
+@pytest.mark.parametrize("name, corpus_vocab", [("gptgnn", False), ("mgssl", True),
+                                                ("mgssl", False)])  # fmt: skip
+def test_recipes_run_through_the_loop_and_learn(corpus, tmp_path, name, corpus_vocab, monkeypatch):
     assert name in STRATEGIES
     monkeypatch.setenv("CPMKIT_CACHE", str(tmp_path))
-    hparams = {"mgssl": {"vocab": motif_vocabulary(corpus.smiles, min_count=2)}}
+    hparams = {}  # the recipe with its defaults, or MGSSL with the corpus's vocabulary
+    if corpus_vocab:
+        hparams = {"mgssl": {"vocab": motif_vocabulary(corpus.smiles, min_count=2)}}
     gnn = GNNConfig(num_layer=2, emb_dim=16, JK="last", drop_ratio=0.0, gnn_type="gin")
     config = PretrainConfig(num_epochs=4, batch_size=32, lr=3e-3, seed=0)
     result = pretrain_recipe(name, gnn, corpus, config, hparams=hparams, progress=False)[-1]

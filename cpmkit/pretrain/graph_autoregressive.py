@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -75,9 +76,16 @@ from torch_geometric.data import Data
 from torch_geometric.nn import global_mean_pool
 from torch_geometric.utils import scatter, to_dense_batch
 
+from cpmkit.data.embedded import nci5k_smiles
 from cpmkit.featurize.graph_hu import NUM_ATOM_TYPE
 from cpmkit.featurize.motifs import ORDERS as MOTIF_ORDERS
-from cpmkit.featurize.motifs import OTHER, MotifTree, smiles_motif_tree, traversal
+from cpmkit.featurize.motifs import (
+    OTHER,
+    MotifTree,
+    motif_vocabulary,
+    smiles_motif_tree,
+    traversal,
+)
 from cpmkit.featurize.parse import parse_smiles
 from cpmkit.pretrain.base import Strategy
 
@@ -342,6 +350,13 @@ def motif_steps(data: Data, tree: MotifTree, index: dict[str, int], order: str) 
     )
 
 
+@lru_cache(maxsize=1)
+def default_vocabulary() -> tuple[str, ...]:
+    """The motif vocabulary of RDKit's NCI 5K set (motifs seen >= 2 times, then ``"other"``):
+    :class:`MGSSL`'s stand-in when no corpus vocabulary is given (computed once, seconds)."""
+    return tuple(motif_vocabulary(nci5k_smiles(), min_count=2))
+
+
 def vocabulary_hash(vocab: list[str]) -> str:
     """A short hash of a motif vocabulary (part of a run's identity)."""
     return hashlib.sha256("\n".join(vocab).encode()).hexdigest()[:16]
@@ -354,10 +369,13 @@ class MGSSL(Strategy):
     ----------
     encoder : nn.Module
         A graph encoder of the contract.
-    vocab : list of str
+    vocab : list of str, optional
         Motif labels, ending in ``"other"``: :func:`cpmkit.featurize.motifs.motif_vocabulary`
-        of the pre-training corpus's SMILES. Required (a recipe passes it as
-        ``hparams={"mgssl": {"vocab": ...}}``).
+        of the pre-training corpus's SMILES, as MGSSL builds it (a recipe passes it as
+        ``hparams={"mgssl": {"vocab": ...}}``). Without one, :func:`default_vocabulary` (the
+        motifs of RDKit's NCI 5K set seen at least twice) stands in, so that a recipe runs
+        with defaults; ``hparams()`` records which (``vocab_source``). Pass the corpus's own
+        for the method as published.
     order : ``"dfs"`` or ``"bfs"``
         The order the tree is generated in (MGSSL's code offers both; depth-first is
         JT-VAE's, which their decoder descends from).
@@ -379,11 +397,11 @@ class MGSSL(Strategy):
         hidden: int | None = None,
     ):
         super().__init__(encoder)
+        self.vocab_source = "given"
+        if vocab is None:
+            vocab, self.vocab_source = list(default_vocabulary()), "nci5k default"
         if not vocab:
-            raise ValueError(
-                "MGSSL needs the corpus's motif vocabulary: vocab=motif_vocabulary(smiles) "
-                "(cpmkit.featurize.motifs)"
-            )
+            raise ValueError("an empty motif vocabulary: use motif_vocabulary(smiles)")
         if order not in MOTIF_ORDERS:
             raise ValueError(f"order must be one of {MOTIF_ORDERS}, got {order!r}")
         vocab = list(vocab)
@@ -446,6 +464,7 @@ class MGSSL(Strategy):
         return {
             "order": self.order,
             "hidden": self.hidden,
+            "vocab_source": self.vocab_source,
             "vocab_size": len(self.vocab),
             "vocab_sha256": vocabulary_hash(self.vocab),
         }
@@ -459,6 +478,7 @@ __all__ = [
     "MotifSteps",
     "bfs_order",
     "canonical_order",
+    "default_vocabulary",
     "generation_order",
     "generation_steps",
     "motif_steps",
