@@ -50,7 +50,7 @@ from cpmkit.pretrain.base import Strategy
 def _same_molecule_pairs(batch_index: torch.Tensor, rows: torch.Tensor):
     """Every ordered pair ``(i, j)``, ``i != j``, of one molecule with ``i`` in ``rows``."""
     same = batch_index[rows].view(-1, 1) == batch_index.view(1, -1)
-    same[torch.arange(rows.numel()), rows] = False
+    same[torch.arange(rows.numel(), device=rows.device), rows] = False
     first, second = torch.nonzero(same, as_tuple=True)
     return rows[first], second
 
