@@ -48,13 +48,25 @@ Deviations, named:
   vector of the atom generated last (:math:`\pi_{t-1}`; their new node's own vector from its
   observed edges has no counterpart without those edges).
 - **GPT-GNN's negatives**: every earlier atom not bonded to the new one (a molecule is small),
-  not ``neg_samp_num`` nodes sampled from the whole graph.
-- **MGSSL's decoder**: their JT-VAE-style decoder passes messages along the tree edges with a
-  tree GRU; ours is one GRU over the sequence of decisions, fed at each step the context
-  motif's vector (the mean of the GNN's atom vectors over its atoms), the context motif's label
-  and the outcome of the previous step (the label just added, or "stop"), teacher forced,
-  and started from the molecule vector. The order still decides what the decoder has seen
-  before each decision, which is what the order comparison measures.
+  not up to ``neg_samp_num`` (255) nodes of the sampled sub-graph, and no adaptive queue of
+  earlier batches' node vectors (their ``queue_size``). Their code removes about half of a
+  target node's edges (the rest stay observed); we remove all of them, as the factorisation over
+  :math:`G_{<t}` says. Their loss weights, ``attr_ratio * attr + (1 - attr_ratio) * link``
+  with ``attr_ratio = 0.5``, are kept; their AdamW, one-cycle schedule and clipping are the
+  loop's settings to choose (``PretrainConfig``).
+- **MGSSL's decoder**: their JT-VAE-style decoder (``util/dfs.py``, ``util/bfs.py``) passes
+  messages along the tree edges with a tree GRU whose input at each step is the current motif's
+  vector (the sum of the GNN's atom vectors over its atoms); ours is one GRU over the sequence
+  of decisions, fed at each step that same motif vector, the motif's label and the outcome of
+  the previous step (the label just added, or "stop"), teacher forced, started from the
+  molecule vector (mean of the atom vectors), which the heads also read. The order still decides
+  what the decoder has seen before each decision, which is what the order comparison measures.
+- **MGSSL's topology**: their depth-first decoder scores expand/backtrack with a BCE at every
+  step (as ours); their breadth-first one folds "stop" into the label softmax as one more class
+  and switches the BCE off; ours keeps the same BCE in both orders, so that the two orders
+  differ only in the sequence. Their root motif's label is not predicted (the line is commented
+  out); ours is, from the molecule vector, so that a one-motif molecule still has a target.
+  Their losses are sums divided by the number of molecules; ours are means over decisions.
 - **MGSSL's vocabulary**: from the pre-training corpus, with motifs rarer than ``min_count``
   in one ``"other"`` class (see :func:`cpmkit.featurize.motifs.motif_vocabulary`).
 
@@ -73,7 +85,7 @@ import torch.nn.functional as F
 from rdkit import Chem
 from torch import nn
 from torch_geometric.data import Data
-from torch_geometric.nn import global_mean_pool
+from torch_geometric.nn import global_add_pool, global_mean_pool
 from torch_geometric.utils import scatter, to_dense_batch
 
 from cpmkit.data.embedded import nci5k_smiles
@@ -433,7 +445,8 @@ class MGSSL(Strategy):
         h = self.encoder(batch.x, batch.edge_index, batch.edge_attr)
         num_graphs = batch.num_graphs
         molecule = global_mean_pool(h, batch.batch, size=num_graphs)
-        motif = global_mean_pool(h, batch.atom_motif, size=int(batch.num_motifs.sum()))
+        # a motif's vector: the sum of its atoms' vectors (their clique embedding)
+        motif = global_add_pool(h, batch.atom_motif, size=int(batch.num_motifs.sum()))
         context = motif[batch.step_context] * batch.step_has_context.unsqueeze(1)
         inputs = torch.cat(
             [context, self.label_embedding(batch.step_context_label),
