@@ -90,6 +90,7 @@ def build_smiles_tokenizer(
     corpus: Iterable[str] | None = None,
     min_frequency: int = 1,
     model_max_length: int = 512,
+    common_tokens: bool = True,
 ) -> PreTrainedTokenizerFast:
     """A word-level SMILES tokenizer whose vocabulary comes from ``corpus``.
 
@@ -102,12 +103,19 @@ def build_smiles_tokenizer(
         A corpus token seen fewer times than this is left out (and later reads as ``<unk>``).
     model_max_length : int
         Longest sequence (with ``<s>``/``</s>``) a model will be fed; used by truncation.
+    common_tokens : bool
+        Add :data:`COMMON_TOKENS` (the default). ``False`` gives a corpus-only vocabulary (the
+        special tokens, then the corpus's own tokens), as Honda et al.'s ``build_vocab.py``
+        builds one: a few dozen tokens on a drug-like corpus instead of about 240, so a small
+        model's output layer learns only what it will see; a piece outside the corpus then
+        reads as ``<unk>``.
 
     Returns
     -------
     transformers.PreTrainedTokenizerFast
-        Ids 0-4 are ``<pad> <s> </s> <unk> <mask>``, then :data:`COMMON_TOKENS`, then the corpus
-        tokens by falling frequency (ties alphabetical), so the same corpus gives the same ids.
+        Ids 0-4 are ``<pad> <s> </s> <unk> <mask>``, then :data:`COMMON_TOKENS` (when
+        ``common_tokens``), then the corpus tokens by falling frequency (ties alphabetical), so
+        the same corpus gives the same ids.
         ``tokenizer(smiles)`` adds ``<s>``/``</s>``; ``tokenizer.decode(ids,
         skip_special_tokens=True)`` gives the SMILES back. Taught in ``notebooks/00_quickstart``.
     """
@@ -118,7 +126,7 @@ def build_smiles_tokenizer(
         if isinstance(smiles, str):
             counts.update(piece for piece, _ in pre.pre_tokenize_str(smiles))
     vocab: dict[str, int] = {}
-    for token in SPECIAL_TOKENS + COMMON_TOKENS:
+    for token in SPECIAL_TOKENS + (COMMON_TOKENS if common_tokens else ()):
         vocab.setdefault(token, len(vocab))
     for token, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         if count >= min_frequency and token not in vocab:

@@ -100,11 +100,16 @@ class SmilesAutoencoding(Strategy):
     itself, unshifted and without a causal mask, so each position can read its own answer and the
     loss can fall without the encoder; its sinusoidal positional encoding is indexed by the batch
     axis of a ``(T, B, H)`` tensor (``pe[:, :x.size(1)]``), so every token of a molecule gets the
-    same "position" (its slot in the batch); the feed-forward width equals the hidden width; Adam
-    at 1e-4, batch 8. The kit keeps a working seq2seq (BART: shifted, causal decoder, learned
-    positions, feed-forward 4 x width) under both objectives, because the reference's shortcut
-    would teach nothing a lesson could show; ``objective="copy"`` reproduces its *target*, not
-    its shortcut.
+    same "position" (its slot in the batch); the feed-forward width equals the hidden width; every
+    string is padded to 220 tokens and the encoder has no padding mask (it attends to the
+    padding; the loss skips it); the vocabulary holds only the corpus's tokens seen 500 times or
+    more (``build_vocab.py``); ``range(1, n_epoch)`` runs 4 of the 5 epochs asked for; Adam at
+    1e-4, batch 8. The kit keeps a working seq2seq (BART: shifted, causal decoder, learned
+    positions, padding masked, feed-forward ``4 x width`` unless the config's
+    ``intermediate_size`` says otherwise) under both objectives, because the reference's
+    shortcut would teach nothing a lesson could show; ``objective="copy"`` reproduces its
+    *target*, not its shortcut. With the kit's tokenizer, ``common_tokens=False`` gives a
+    corpus-only vocabulary like theirs.
 
     Parameters
     ----------
