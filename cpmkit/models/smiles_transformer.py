@@ -20,7 +20,9 @@ the second-to-last layer (their ``_encode``). Here the model is a
 ``transformers.BartForConditionalGeneration`` built from a small dataclass config over the kit's
 tokenizer (the paper: 4 + 4 layers, 4 heads, 256 dimensions, 861k ChEMBL SMILES). Differences:
 BART's learned positions and embedding layer norm instead of the original ``nn.Transformer``'s
-sinusoidal positions; the pooling skips padding positions (the original pools over them too).
+sinusoidal positions (which the authors' code indexes by batch slot, not by token); the pooling
+skips padding positions (the original pools over them too); the feed-forward width is
+``4 * hidden_size`` unless ``intermediate_size`` is set (the authors' code: ``hidden_size``).
 Taught in ``notebooks/02_autoencoding``.
 """
 
