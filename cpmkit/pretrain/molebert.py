@@ -36,6 +36,10 @@ Deviations from the authors' code, named:
 - **Decoders.** Theirs is PReLU, a bias-free linear map and a GIN layer whose MLP ends in the
   output classes; here the kit's GIN layer (width kept) is followed by a linear map to the
   classes. Chirality has the kit's 3 classes (theirs: 4).
+- **Stage-2 labels.** As the paper describes and ``vqvae.py`` computes them: the
+  element-restricted nearest code of the trained tokenizer's atom vector. The released
+  ``pretrain.py`` instead takes the argmax of a ``DiscreteGNN`` whose last GIN layer outputs
+  ``num_tokens`` logits, a network that ``vqvae.py``'s saved encoder does not fit.
 - **Tokenizer at stage 2.** Run in evaluation mode (BatchNorm's running statistics), so an
   atom's code does not depend on the batch; their script leaves it in training mode.
 - **One optimiser.** Adam over all trainable parameters instead of one Adam per head (the same
