@@ -153,3 +153,28 @@ def _gnn_config():
     from cpmkit.models.graph_model import GNNConfig
 
     return GNNConfig(num_layer=2, emb_dim=16, JK="last", drop_ratio=0.0, gnn_type="gin")
+
+
+def test_the_loop_trains_mpg_and_an_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    from cpmkit.pretrain.loop import PretrainConfig, pretrain
+
+    corpus = [graph(s) for s in SMILES] * 6 + [graph("c1ccccc1")]  # benzene: skipped, no cut
+    config = PretrainConfig(num_epochs=2, batch_size=8, lr=1e-3, seed=0)
+    whole = pretrain(
+        build_strategy("mpg", _gnn_config(), seed=0), corpus, config, out_dir=tmp_path / "a"
+    )
+    assert whole.trained and {"pair_acc", "atom_acc", "replaced"} <= set(whole.history)
+    first = pretrain(
+        build_strategy("mpg", _gnn_config(), seed=0),
+        corpus,
+        PretrainConfig(num_epochs=1, batch_size=8, lr=1e-3, seed=0),
+        out_dir=tmp_path / "b",
+    )
+    assert first.trained
+    # the same run continued for its second epoch: the cuts and pairings are seeded by the loop
+    resumed = pretrain(
+        build_strategy("mpg", _gnn_config(), seed=0), corpus, config, out_dir=tmp_path / "b"
+    )
+    a = torch.load(whole.encoder_path, weights_only=True)
+    b = torch.load(resumed.encoder_path, weights_only=True)
+    assert all(torch.allclose(a[k], b[k]) for k in a)
