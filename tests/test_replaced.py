@@ -178,3 +178,18 @@ def test_the_loop_trains_mpg_and_an_interrupted_run_resumes_to_the_same_weights(
     a = torch.load(whole.encoder_path, weights_only=True)
     b = torch.load(resumed.encoder_path, weights_only=True)
     assert all(torch.allclose(a[k], b[k]) for k in a)
+
+
+def test_each_half_is_pooled_on_its_own():
+    strategy = build_strategy("mpg", _gnn_config(), seed=0, mask_rate=0.0)
+    strategy.eval()
+    torch.manual_seed(3)
+    batch = strategy.collate([strategy.transform(graph(s)) for s in SMILES])
+    with torch.no_grad():
+        halves, nodes = strategy.half_vectors(batch)
+    dim = nodes.size(1)
+    for i in range(batch.num_graphs):
+        for part in (0, 1):
+            atoms = (batch.batch == i) & (batch.segment == part)
+            expected = nodes[atoms].mean(0)
+            assert torch.allclose(halves[i, part * dim : (part + 1) * dim], expected, atol=1e-6)
