@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch, Data
 
+from cpmkit.data.conformers import QM9Unavailable, qm9, reject_summary
 from cpmkit.data.dataset import MoleculeDataset
 from cpmkit.models.geometric import GeometryPredictor, SchNetEncoder
 from cpmkit.models.unimol import MASK_TYPE, UniMolEncoder
@@ -95,6 +96,21 @@ def test_conformer_failures_are_reported_with_reasons_and_counts_add_up(tmp_path
     reasons = dict(zip(data.rejects["row"], data.rejects["reason"]))
     assert "3D embedding failed" in reasons[1]
     assert 2 in reasons and "3D embedding" not in reasons[2]
+    summary = reject_summary(data)
+    assert summary["count"].sum() == len(data.rejects) and "3D embedding failed" in set(
+        summary["reason"]
+    )
+
+
+def test_qm9_without_network_says_so(monkeypatch, tmp_path):
+    import torch_geometric.datasets
+
+    def offline(root):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(torch_geometric.datasets, "QM9", offline)
+    with pytest.raises(QM9Unavailable, match="not in the kit's mirror"):
+        qm9(tmp_path)
 
 
 def test_pretrained_geometry_encoder_loads_into_finetune(tmp_path):
