@@ -263,18 +263,33 @@ def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():
     from cpmkit.pretrain.recipes import STRATEGIES
 
     assert set(STRATEGIES) == {
+        # Hu et al.
         "attrmasking",
         "contextpred",
         "edgepred",
         "infomax",
         "supervised",
+        # contrastive (lesson 06)
         "graphcl",
         "joao",
         "simgrace",
         "infograph",
         "mvgrl",
         "smiclr",
+        # graph autoregression (03), GROVER and Mole-BERT (04), MPG (07), geometry as knowledge (09)
+        "gptgnn",
+        "mgssl",
+        "grover_context",
+        "grover_motif",
+        "molebert_tokenizer",
+        "molebert",
+        "mpg",
+        "gem_geometry",
+        "infomax3d",
     }
+    # the 3D strategies read conformers, not graphs: known by name, but not graph recipes
+    geometry = {"coord_denoising", "unimol", "geossl_distance"}
+    assert geometry <= set(strategy_classes()) and not geometry & set(STRATEGIES)
     assert {"mlm", "ntp", "smiles_ae"} <= set(strategy_classes())
     new = type("NewMethod", (Strategy,), {"name": "new_method", "__module__": "cpmkit.pretrain.x"})
     assert strategy_classes()["new_method"] is new
