@@ -189,6 +189,16 @@ def test_mgssl_steps_follow_the_tree_and_the_vocabulary():
             assert steps.step_prev[t] == want
 
 
+def test_mgssl_recipe_builds_the_corpus_vocabulary(corpus):
+    """pretrain_recipe asks MGSSL for its corpus settings: the corpus's own motifs, as MGSSL."""
+    settings = {"min_count": 2}
+    built = MGSSL.corpus_settings(corpus, settings)
+    assert built == {"vocab": motif_vocabulary(corpus.smiles, min_count=2)}
+    assert "min_count" not in settings  # consumed: MGSSL itself takes no min_count
+    assert MGSSL.corpus_settings(corpus, {"vocab": vocab()}) == {}  # a given vocabulary wins
+    assert MGSSL(ToyGraphEncoder(8), **built).hparams()["vocab_source"] == "given"
+
+
 def test_mgssl_without_a_vocabulary_takes_the_default_and_says_so():
     given = MGSSL(ToyGraphEncoder(8), vocab())
     default = MGSSL(ToyGraphEncoder(8))

@@ -384,10 +384,10 @@ class MGSSL(Strategy):
     vocab : list of str, optional
         Motif labels, ending in ``"other"``: :func:`cpmkit.featurize.motifs.motif_vocabulary`
         of the pre-training corpus's SMILES, as MGSSL builds it (a recipe passes it as
-        ``hparams={"mgssl": {"vocab": ...}}``). Without one, :func:`default_vocabulary` (the
-        motifs of RDKit's NCI 5K set seen at least twice) stands in, so that a recipe runs
-        with defaults; ``hparams()`` records which (``vocab_source``). Pass the corpus's own
-        for the method as published.
+        ``hparams={"mgssl": {"vocab": ...}}``). ``pretrain_recipe`` builds the corpus's own
+        through :meth:`corpus_settings` (motifs seen at least ``min_count`` = 5 times).
+        Built directly without one, :func:`default_vocabulary` (the motifs of RDKit's NCI 5K
+        set seen at least twice) stands in; ``hparams()`` records which (``vocab_source``).
     order : ``"dfs"`` or ``"bfs"``
         The order the tree is generated in (MGSSL's code offers both; depth-first is
         JT-VAE's, which their decoder descends from).
@@ -400,6 +400,16 @@ class MGSSL(Strategy):
 
     name = "mgssl"
     follow_batch = ("step_expand",)
+
+    @classmethod
+    def corpus_settings(cls, corpus, settings: dict) -> dict:
+        """The corpus's own motif vocabulary, as MGSSL builds it (``pretrain_recipe`` calls
+        this; a ``vocab`` in ``settings`` wins). ``min_count`` (default 5) is the cut-off."""
+        if settings.get("vocab") is not None:
+            return {}
+        smiles = [corpus[i].smiles for i in range(len(corpus))]
+        # popped: a cut-off of the vocabulary, not a setting of the strategy itself
+        return {"vocab": motif_vocabulary(smiles, min_count=settings.pop("min_count", 5))}
 
     def __init__(
         self,
