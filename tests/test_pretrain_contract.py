@@ -276,7 +276,7 @@ def test_a_new_strategy_is_found_by_its_name_and_names_are_unique():
         "infograph",
         "mvgrl",
         "smiclr",
-        # graph autoregression (03), GROVER and Mole-BERT (04), MPG (07), geometry as knowledge (09)
+        # graph autoregression (03), GROVER and Mole-BERT (04), MPG (07), geometry (09)
         "gptgnn",
         "mgssl",
         "grover_context",
