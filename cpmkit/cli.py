@@ -23,7 +23,7 @@ from typing import Any
 from cpmkit.profiles import PROFILES, default_profile
 
 # copies of cpmkit.featurize's tuples, so that `cpmkit --help` does not import torch
-SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d")
+SCHEMES = ("hu", "ogb", "ecfp", "maccs", "3d", "hu3d")
 FINGERPRINT_SCHEMES = ("ecfp", "maccs")
 
 

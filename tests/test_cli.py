@@ -69,7 +69,7 @@ def test_scheme_choices_match_the_featurizers():
     assert cli.FINGERPRINT_SCHEMES == featurize.FINGERPRINT_SCHEMES
 
 
-@pytest.mark.parametrize("scheme", ["hu", "ecfp", "3d"])
+@pytest.mark.parametrize("scheme", ["hu", "ecfp", "3d", "hu3d"])
 def test_featurize_hostile_smiles(hostile_csv, tmp_path, capsys, scheme):
     out = tmp_path / f"feats_{scheme}"
     status = main(

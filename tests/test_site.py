@@ -227,6 +227,9 @@ def browser(site):
     driver.quit()
 
 
+PLAIN_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _open(browser, page: Path) -> dict:
     """Load a page; return what the checks need, read in the page itself."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -240,7 +243,7 @@ def _open(browser, page: Path) -> dict:
             page.as_uri(),
         )
     )
-    return browser.execute_script("""
+    info = browser.execute_script("""
         const imgs = Array.from(document.querySelectorAll('article img, main img'));
         const refs = [];
         document.querySelectorAll('a[href]').forEach(a => refs.push(a.href));
@@ -256,6 +259,11 @@ def _open(browser, page: Path) -> dict:
             refs: refs,
         };
     """)
+    # Sphinx typesets quotes ("Uni-Mol's" is shown with a typographic apostrophe): compare the
+    # page's words with the notebooks' plain ones
+    for key in ("title", "h1", "text"):
+        info[key] = info[key].translate(PLAIN_QUOTES)
+    return info
 
 
 def _check_formulas(browser) -> None:
