@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 import time
 from collections.abc import Mapping
 from importlib import metadata
@@ -246,7 +247,9 @@ def markdown_table(table: pd.DataFrame, float_digits: int = 3) -> str:
             return ""
         if isinstance(value, float):
             return str(round(value, float_digits))
-        return str(value).replace("|", "\\|").replace("\n", " ")
+        # SMILES are full of markdown: "[C@](C)" would render as a link, a backslash vanish
+        text = re.sub(r"([\\`*\[\]<])", r"\\\1", str(value))
+        return text.replace("|", "\\|").replace("\n", " ")
 
     header = [str(c) for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

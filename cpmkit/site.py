@@ -36,10 +36,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from cpmkit.lessons import lesson_header
 from cpmkit.report import RECORDS_NAME
+from cpmkit.results import markdown_table
 from cpmkit.run import NOTEBOOK_GLOB, project_root
 
 TEACH_DIR = Path("reproductions") / "runs" / "teach"
@@ -455,7 +457,7 @@ def reproduction_page(
         )
         for table in tables:
             label = table.name.split(".", 1)[1].rsplit(".md", 1)[0].replace("_", " ")
-            lines += [f"### {label}", "", table.read_text(encoding="utf-8").strip(), ""]
+            lines += [f"### {label}", "", _table_markdown(table), ""]
         figures = sorted(folder.glob("*.png"))
         if figures:
             lines += ["### Figures", ""]
@@ -504,6 +506,17 @@ def _config(docs: Path, files: dict[str, bytes], warnings: list[str]) -> bytes:
     config.setdefault("sphinx", {}).setdefault("config", {}).update(MATHJAX_SPHINX)
     config.setdefault("exclude_patterns", []).append(f"{MATHJAX_DIR}/*")
     return yaml.safe_dump(config, sort_keys=False).encode("utf-8")
+
+
+def _table_markdown(table: Path) -> str:
+    """A saved table as markdown, re-rendered from its CSV twin when there is one, so that
+    runs saved before ``markdown_table`` escaped SMILES still render as text."""
+    twin = table.with_suffix(".csv")
+    if not twin.is_file() or not twin.read_text(encoding="utf-8").strip():
+        return table.read_text(encoding="utf-8").strip()
+    # "n/a" and "None" are words in these tables, not missing values
+    frame = pd.read_csv(twin, keep_default_na=False, na_values=[""])
+    return markdown_table(frame).strip()
 
 
 def _toc(lessons: list[LessonInfo], reproductions: list[str]) -> str:

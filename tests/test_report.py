@@ -3,6 +3,7 @@ run summary."""
 
 import json
 import math
+import re
 
 import matplotlib
 import pandas as pd
@@ -220,6 +221,39 @@ def test_markdown_table_and_save_table(tmp_path, monkeypatch):
     path = save_table("11_property_prediction", "table2", frame)
     assert path.read_text() == text
     assert pd.read_csv(tmp_path / "11_property_prediction.table2.csv").shape == (2, 3)
+
+
+def test_markdown_table_keeps_smiles_as_text():
+    import pandas as pd
+    from markdown_it import MarkdownIt
+
+    from cpmkit.results import markdown_table
+
+    smiles = ["O=C(O)[C@](C(CO)=O)(O)CC1", "F/C=C\\Cl", "*c1ccccc1", "C`C<C"]
+    html = (
+        MarkdownIt("commonmark")
+        .enable("table")
+        .render(markdown_table(pd.DataFrame({"smiles": smiles})))
+    )
+    assert "<a " not in html and "<em>" not in html and "<code>" not in html
+    cells = re.findall(r"<td>(.*?)</td>", html)
+    assert [c.replace("&lt;", "<") for c in cells] == smiles
+
+
+def test_site_renders_saved_tables_from_their_csv(tmp_path):
+    import pandas as pd
+
+    from cpmkit.results import markdown_table
+    from cpmkit.site import _table_markdown
+
+    frame = pd.DataFrame({"start": ["none", "mpg"], "paper": ["n/a", "None"], "auc": [0.5, 0.7]})
+    md = tmp_path / "07_x.comparison.md"
+    md.write_text("| stale | table |\n|---|---|\n")
+    assert _table_markdown(md) == "| stale | table |\n|---|---|"
+    md.with_suffix(".csv").write_text("\n")  # an empty table saves an empty CSV
+    assert _table_markdown(md) == "| stale | table |\n|---|---|"
+    frame.to_csv(md.with_suffix(".csv"), index=False)
+    assert _table_markdown(md) == markdown_table(frame).strip()
 
 
 def test_gain_table_averages_datasets_and_compares_signs():
