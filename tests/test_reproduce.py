@@ -60,3 +60,19 @@ def test_committed_specs_are_valid():
     for path in Path(__file__).resolve().parents[1].glob("reproductions/*.yml"):
         spec = load_spec(path)
         assert "teach" in spec.scales and "paper" in spec.scales, path
+        # every parameter a scale sets is one the notebook's parameters cell declares
+        declared = notebook_parameters(spec.notebook)
+        for scale in spec.scales:
+            _, parameters = spec.scale(scale)
+            unknown = set(parameters) - declared
+            assert not unknown, (path, scale, unknown)
+
+
+def notebook_parameters(notebook):
+    import json
+    import re
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    source = "".join(cell["source"])
+    return set(re.findall(r"^(\w+)\s*=", source, flags=re.M))
